@@ -1,0 +1,172 @@
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
+
+/// A user's request to hold a policy's grants for a while.
+#[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "k8s.kudo.dev",
+    version = "v1alpha1",
+    kind = "Escalation",
+    shortname = "esc",
+    category = "kudo",
+    status = "EscalationStatus",
+    doc = "A request, made through `kubectl kudo escalate`, to hold an EscalationPolicy's grants for a limited time.",
+    validation = Rule::new("size(self.metadata.name) <= 240").message("escalation names are at most 240 characters, so that its binding names fit"),
+    printcolumn(name = "Policy", type_ = "string", json_path = ".spec.policyName"),
+    printcolumn(name = "Requestor", type_ = "string", json_path = ".spec.requestor"),
+    printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
+    printcolumn(name = "Namespace", type_ = "string", json_path = ".spec.namespace"),
+    printcolumn(name = "Expires", type_ = "date", json_path = ".status.expiresAt"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.policyName == oldSelf.policyName && self.requestor == oldSelf.requestor && self.requestorGroups == oldSelf.requestorGroups && self.reason == oldSelf.reason").message("an escalation's spec is immutable except revoked: create a new escalation instead"))]
+#[x_kube(validation = Rule::new("has(self.namespace) == has(oldSelf.namespace) && (!has(self.namespace) || self.namespace == oldSelf.namespace) && has(self.duration) == has(oldSelf.duration) && (!has(self.duration) || self.duration == oldSelf.duration)").message("an escalation's namespace and duration are immutable: create a new escalation instead"))]
+#[x_kube(validation = Rule::new("!oldSelf.revoked || self.revoked").message("a revoked escalation cannot be un-revoked: create a new escalation instead"))]
+#[x_kube(validation = Rule::new("self.revokedBy == oldSelf.revokedBy || (!oldSelf.revoked && self.revoked)").message("revokedBy is set once, together with revoked"))]
+#[x_kube(validation = Rule::new("!self.revoked || self.revokedBy != ''").message("revoking needs revokedBy set to your username (kubectl kudo revoke does this)"))]
+pub struct EscalationSpec {
+    /// The EscalationPolicy to use.
+    #[schemars(length(min = 1, max = 253))]
+    pub policy_name: String,
+    /// The requesting user; must equal the user creating the object.
+    #[schemars(length(min = 1, max = 512))]
+    pub requestor: String,
+    /// The requesting user's groups; must equal theirs, in any order.
+    #[schemars(length(max = 256), inner(length(max = 512)))]
+    pub requestor_groups: Vec<String>,
+    /// Why; checked against the policy's Justification challenges.
+    #[schemars(length(min = 1, max = 1024))]
+    pub reason: String,
+    /// Namespace for namespaced grants (default: the policy's defaultNamespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+    /// How long the grants last once accepted (default: the policy's defaultDuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<DurationText>,
+    /// The only mutable field: false -> true ends the escalation early.
+    #[serde(default)]
+    pub revoked: bool,
+    /// Who revoked it; must equal the user setting `revoked`.
+    #[serde(default)]
+    #[schemars(length(max = 512))]
+    pub revoked_by: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EscalationState {
+    Pending,
+    Denied,
+    Accepted,
+    Expired,
+}
+
+impl EscalationState {
+    /// DENIED and EXPIRED never change again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Denied | Self::Expired)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Denied => "DENIED",
+            Self::Accepted => "ACCEPTED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+}
+
+impl std::fmt::Display for EscalationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EscalationStatus {
+    pub state: EscalationState,
+    /// What happened, and for DENIED what to change.
+    #[serde(default)]
+    pub state_details: String,
+    /// The policy instance this escalation was evaluated against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Time>,
+    /// acceptedAt + duration: no grant outlives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub challenges: Vec<ChallengeStatus>,
+    /// Every binding kudo will create or has created, recorded before it exists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_refs: Vec<GrantRef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChallengeState {
+    Pending,
+    Passed,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeStatus {
+    pub kind: ChallengeKind,
+    pub state: ChallengeState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// PENDING: recorded, not yet created (a binding is created only once its
+/// ref is in status). CREATED: exists. RECLAIMED: deleted or confirmed gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GrantStatus {
+    Pending,
+    Created,
+    Reclaimed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantRef {
+    pub status: GrantStatus,
+    #[serde(rename = "ref")]
+    pub reference: GrantObjectRef,
+    /// The role bound, so the binding can be rebuilt from status alone.
+    pub role_ref: RoleRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantObjectRef {
+    pub kind: GrantKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+}
+
+impl Escalation {
+    pub fn state(&self) -> Option<EscalationState> {
+        self.status.as_ref().map(|s| s.state)
+    }
+}

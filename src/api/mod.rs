@@ -1,0 +1,39 @@
+//! The public API of kudo: the three cluster-scoped custom resources of
+//! `k8s.kudo.dev/v1alpha1` (DESIGN §1). Field names here are public API.
+
+pub mod duration;
+mod escalation;
+mod policy;
+mod review;
+mod subject;
+
+pub use duration::DurationText;
+pub use escalation::*;
+pub use policy::*;
+pub use review::*;
+pub use subject::*;
+
+pub const GROUP: &str = "k8s.kudo.dev";
+pub const VERSION: &str = "v1alpha1";
+pub const API_VERSION: &str = "k8s.kudo.dev/v1alpha1";
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// Finalizer that makes deleting an escalation reclaim its grants first.
+pub const FINALIZER: &str = "k8s.kudo.dev/reclaim";
+/// Label on every binding kudo creates (`app.kubernetes.io/managed-by: kudo`).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "kudo";
+/// Label naming the escalation a binding belongs to.
+pub const ESCALATION_LABEL: &str = "k8s.kudo.dev/escalation";
+
+/// The controller's identity unless `manifests --controller-service-account` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "kudo-system";
+pub const DEFAULT_SERVICE_ACCOUNT: &str = "kudo-controller";
+
+/// Longest escalation name: grant names `kudo-<name>-<index>` must stay
+/// within the 253 characters Kubernetes allows for object names.
+pub const MAX_ESCALATION_NAME: usize = 240;
+
+/// Most grants a policy may hold. The admission policy checks `bind` once per
+/// grant, and each authorizer check is costly in the API server's CEL budget.
+pub const MAX_GRANTS: usize = 8;

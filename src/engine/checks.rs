@@ -1,0 +1,180 @@
+//! The checks a new escalation must pass before it can wait for review.
+//! Each failure is a sentence telling the requestor what to change.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::window;
+use crate::api::{
+    ChallengeKind, DurationText, EscalationPolicySpec, EscalationSpec, Grant, GrantKind,
+    Identity,
+};
+
+pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
+
+/// Whether the requestor is one of the policy's subjects. When not, the
+/// controller asks RBAC about the `use` verb (a SubjectAccessReview).
+pub fn subject_matches(policy: &EscalationPolicySpec, spec: &EscalationSpec) -> bool {
+    let who = Identity {
+        username: &spec.requestor,
+        groups: &spec.requestor_groups,
+    };
+    policy.subjects.iter().any(|s| s.matches(&who))
+}
+
+/// The duration granted: the requested one, else the policy default; at most `maxDuration`.
+pub fn duration(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<SignedDuration, String> {
+    let max = policy
+        .target
+        .max_duration
+        .parse()
+        .map_err(|e| format!("policy {policy_name} has a bad target.maxDuration ({e}); ask an admin to fix it"))?;
+    let (requested, source) = match &spec.duration {
+        Some(d) => (d.parse().map_err(|e| format!("{e}"))?, "requested duration"),
+        None => (
+            policy
+                .target
+                .default_duration
+                .parse()
+                .map_err(|e| format!("policy {policy_name} has a bad target.defaultDuration ({e}); ask an admin to fix it"))?,
+            "policy's defaultDuration",
+        ),
+    };
+    if requested.is_zero() {
+        return Err(format!("the {source} is 0s; ask for a positive duration such as 30m"));
+    }
+    if requested > max {
+        return Err(format!(
+            "the {source} {} is longer than policy {policy_name} allows ({}); ask for --duration {} or less",
+            spec.duration.as_ref().unwrap_or(&policy.target.default_duration),
+            policy.target.max_duration,
+            policy.target.max_duration,
+        ));
+    }
+    Ok(requested)
+}
+
+/// How long an escalation may stay PENDING. A malformed value (which the
+/// CRD schema already rejects) falls back to the default and is reported by
+/// [`policy_problems`].
+pub fn pending_timeout(policy: &EscalationPolicySpec) -> SignedDuration {
+    policy
+        .pending_timeout
+        .as_ref()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(DEFAULT_PENDING_TIMEOUT)
+}
+
+/// What is wrong with a policy as written, for its Ready condition.
+pub fn policy_problems(policy: &EscalationPolicySpec) -> Vec<String> {
+    let mut problems = Vec::new();
+    let durations = [
+        ("target.defaultDuration", Some(&policy.target.default_duration)),
+        ("target.maxDuration", Some(&policy.target.max_duration)),
+        ("pendingTimeout", policy.pending_timeout.as_ref()),
+    ];
+    for (field, value) in durations {
+        if let Some(Err(e)) = value.map(DurationText::parse) {
+            problems.push(format!("{field}: {e}"));
+        }
+    }
+    if policy.subjects.is_empty() {
+        problems.push("subjects: list at least one User, Group or ServiceAccount".into());
+    }
+    for (i, c) in policy.challenges.iter().enumerate() {
+        match c.kind {
+            ChallengeKind::Justification => {
+                if let Err(e) = regex::Regex::new(c.pattern.as_deref().unwrap_or_default()) {
+                    problems.push(format!("challenges[{i}].pattern: {e}"));
+                }
+            }
+            ChallengeKind::TimeWindow => {
+                let zone = c.time_zone.as_deref().unwrap_or("UTC");
+                if let Err(e) = window::is_open(zone, &c.windows, Timestamp::UNIX_EPOCH) {
+                    problems.push(format!("challenges[{i}]: {e}"));
+                }
+            }
+            ChallengeKind::PeerReview if c.reviewers.is_empty() => {
+                problems.push(format!("challenges[{i}]: a PeerReview needs reviewers"));
+            }
+            ChallengeKind::PeerReview => {}
+        }
+    }
+    problems
+}
+
+/// The namespace each grant lands in (`None` for cluster-wide grants).
+pub fn namespaces(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<Vec<Option<String>>, String> {
+    let namespaced = policy.target.grants.iter().any(|g| g.kind == GrantKind::KubernetesRoleBinding);
+    if let (Some(ns), false) = (&spec.namespace, namespaced) {
+        return Err(format!(
+            "policy {policy_name} grants only cluster-wide bindings, so namespace {ns} means nothing; escalate again without --namespace"
+        ));
+    }
+    policy
+        .target
+        .grants
+        .iter()
+        .map(|g| grant_namespace(g, spec.namespace.as_deref(), policy_name))
+        .collect()
+}
+
+fn grant_namespace(grant: &Grant, requested: Option<&str>, policy_name: &str) -> Result<Option<String>, String> {
+    if grant.kind == GrantKind::KubernetesClusterRoleBinding {
+        return Ok(None);
+    }
+    let allowed: Vec<&str> = if grant.allowed_namespaces.is_empty() {
+        grant.default_namespace.as_deref().into_iter().collect()
+    } else {
+        grant.allowed_namespaces.iter().map(String::as_str).collect()
+    };
+    let ns = requested.or(grant.default_namespace.as_deref()).ok_or_else(|| {
+        format!(
+            "policy {policy_name} needs a namespace: escalate again with --namespace, one of: {}",
+            allowed.join(", ")
+        )
+    })?;
+    if !allowed.contains(&ns) {
+        return Err(format!(
+            "namespace {ns} is not allowed by policy {policy_name}; escalate again with --namespace set to one of: {}",
+            allowed.join(", ")
+        ));
+    }
+    Ok(Some(ns.to_string()))
+}
+
+/// Reason non-empty and matching every Justification pattern.
+pub fn justification(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<(), String> {
+    if spec.reason.trim().is_empty() {
+        return Err("the reason is empty; escalate again with --reason saying why you need access".into());
+    }
+    for c in policy.challenges.iter().filter(|c| c.kind == ChallengeKind::Justification) {
+        let pattern = c.pattern.as_deref().unwrap_or_default();
+        let re = regex::RegexBuilder::new(pattern)
+            .size_limit(1 << 20)
+            .build()
+            .map_err(|e| format!("policy {policy_name} has an invalid Justification pattern ({e}); ask an admin to fix it"))?;
+        if !re.is_match(&spec.reason) {
+            return Err(format!(
+                "the reason does not match policy {policy_name}'s Justification pattern {pattern:?} (for example a ticket id); escalate again with a --reason that contains one"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every TimeWindow challenge open at `now`.
+pub fn time_windows(policy: &EscalationPolicySpec, now: Timestamp, policy_name: &str) -> Result<(), String> {
+    for c in policy.challenges.iter().filter(|c| c.kind == ChallengeKind::TimeWindow) {
+        let zone = c.time_zone.as_deref().unwrap_or("UTC");
+        let open = window::is_open(zone, &c.windows, now)
+            .map_err(|e| format!("policy {policy_name} has an invalid TimeWindow ({e}); ask an admin to fix it"))?;
+        if !open {
+            return Err(format!(
+                "policy {policy_name} only allows escalating during {} ({zone}); it is {}. Escalate again inside a window",
+                window::describe(&c.windows),
+                window::local_now(zone, now)
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Pure decisions: no I/O, no clock. `now` and everything observed come in
+//! as values, a decision comes out. The controller is a thin shell around it.
+
+pub mod checks;
+pub mod lint;
+pub mod plan;
+pub mod review;
+mod state;
+pub mod window;
+
+pub use state::{Action, Decision, Inputs, Observation, decide, mark, time_left};

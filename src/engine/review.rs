@@ -1,0 +1,69 @@
+//! PeerReview: which reviews count, and what they add up to.
+
+use std::collections::BTreeSet;
+
+use crate::api::{Challenge, Escalation, EscalationReview, Identity, ReviewDecision};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Distinct eligible reviewers who approved, sorted.
+    pub approvers: Vec<String>,
+    /// The first eligible rejection: (reviewer, message).
+    pub rejection: Option<(String, String)>,
+}
+
+/// Why a review does not count, or `None` when it does.
+pub fn ineligibility(challenge: &Challenge, escalation: &Escalation, review: &EscalationReview) -> Option<String> {
+    let spec = &review.spec;
+    if Some(&spec.escalation_uid) != escalation.metadata.uid.as_ref()
+        || Some(&spec.escalation_name) != escalation.metadata.name.as_ref()
+    {
+        return Some("it is for another escalation (name or UID differ)".into());
+    }
+    if spec.reviewer == escalation.spec.requestor {
+        return Some(format!("{} requested the escalation and cannot review it", spec.reviewer));
+    }
+    let who = Identity {
+        username: &spec.reviewer,
+        groups: &spec.reviewer_groups,
+    };
+    if !challenge.reviewers.iter().any(|s| s.matches(&who)) {
+        return Some(format!(
+            "{} is not an eligible reviewer (eligible: {})",
+            spec.reviewer,
+            describe_reviewers(challenge)
+        ));
+    }
+    None
+}
+
+pub fn tally(challenge: &Challenge, escalation: &Escalation, reviews: &[EscalationReview]) -> Tally {
+    let mut approvers = BTreeSet::new();
+    let mut rejection = None;
+    for review in reviews {
+        if ineligibility(challenge, escalation, review).is_some() {
+            continue;
+        }
+        match review.spec.decision {
+            ReviewDecision::Approved => {
+                approvers.insert(review.spec.reviewer.clone());
+            }
+            ReviewDecision::Rejected => {
+                rejection.get_or_insert_with(|| (review.spec.reviewer.clone(), review.spec.message.clone()));
+            }
+        }
+    }
+    Tally {
+        approvers: approvers.into_iter().collect(),
+        rejection,
+    }
+}
+
+pub fn describe_reviewers(challenge: &Challenge) -> String {
+    challenge
+        .reviewers
+        .iter()
+        .map(|s| s.describe())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,361 @@
+//! The escalation state machine (DESIGN §2) as a pure function:
+//! (escalation, policy, reviews, observations, now) -> next status + actions.
+//!
+//! How a caller applies a [`Decision`]: write `status` first (with the
+//! resourceVersion it read, so a concurrent writer wins a conflict rather
+//! than being overwritten), then run `actions`, recording each outcome with
+//! [`mark`]. A binding is therefore only ever created once status names it,
+//! and a crash between steps is repaired by the next decision.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::{checks, plan, review};
+use crate::api::{
+    ChallengeKind, ChallengeState, ChallengeStatus, Escalation, EscalationPolicy, EscalationReview, EscalationState,
+    EscalationStatus, GrantStatus,
+};
+
+/// What the cluster holds for a binding that status names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observation {
+    Absent,
+    Intact,
+    /// Present but changed by someone else; the text says how.
+    Tampered(String),
+}
+
+pub struct Inputs<'a> {
+    pub now: Timestamp,
+    pub escalation: &'a Escalation,
+    /// The policy named by the escalation, if it exists.
+    pub policy: Option<&'a EscalationPolicy>,
+    /// Reviews that may concern this escalation (filtered again here).
+    pub reviews: &'a [EscalationReview],
+    /// RBAC's answer to "may the requestor `use` this policy"; consulted only
+    /// for a new escalation whose requestor matches none of the subjects.
+    pub rbac_use_allowed: bool,
+    /// Identity guards (admission policy bindings) found missing; while any
+    /// is, nothing is accepted, as the requestor fields cannot be trusted.
+    pub missing_guards: &'a [String],
+    /// Observed bindings by name. A name absent from the map was not looked at.
+    pub observed: &'a BTreeMap<String, Observation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Create the binding described by `status.grantRefs[index]`.
+    Create(usize),
+    /// Delete it (precondition on its UID when known); absent counts as done.
+    Reclaim(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub status: EscalationStatus,
+    pub actions: Vec<Action>,
+    /// When to look again even if nothing changes.
+    pub requeue_at: Option<Timestamp>,
+    /// Set when the state changes (from `None` = never evaluated).
+    pub transition: Option<(Option<EscalationState>, EscalationState)>,
+}
+
+pub fn decide(inputs: &Inputs<'_>) -> Decision {
+    let current = inputs.escalation.status.as_ref();
+    let before = current.map(|s| s.state);
+    let mut decision = match current {
+        None => evaluate_new(inputs),
+        Some(s) => match s.state {
+            EscalationState::Pending => pending(inputs, s.clone()),
+            EscalationState::Accepted => accepted(inputs, s.clone()),
+            EscalationState::Denied | EscalationState::Expired => settle(s.clone()),
+        },
+    };
+    if before != Some(decision.status.state) {
+        decision.transition = Some((before, decision.status.state));
+    }
+    decision
+}
+
+/// Records an action's outcome in status.
+pub fn mark(status: &mut EscalationStatus, index: usize, outcome: GrantStatus, uid: Option<String>, resource_version: Option<String>) {
+    if let Some(r) = status.grant_refs.get_mut(index) {
+        r.status = outcome;
+        if uid.is_some() {
+            r.reference.uid = uid;
+        }
+        if resource_version.is_some() {
+            r.reference.resource_version = resource_version;
+        }
+    }
+}
+
+fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
+    let esc = inputs.escalation;
+    let name = &esc.spec.policy_name;
+    let mut status = EscalationStatus {
+        state: EscalationState::Pending,
+        state_details: String::new(),
+        policy_uid: None,
+        policy_generation: None,
+        accepted_at: None,
+        expires_at: None,
+        challenges: Vec::new(),
+        grant_refs: Vec::new(),
+    };
+    if esc.spec.revoked {
+        return finish(status, EscalationState::Expired, format!("revoked by {} before it was evaluated", esc.spec.revoked_by));
+    }
+    let Some(policy) = live(inputs.policy) else {
+        return finish(
+            status,
+            EscalationState::Denied,
+            format!("policy {name} does not exist; run `kubectl kudo policies` to see the policies you may use"),
+        );
+    };
+    status.policy_uid = policy.metadata.uid.clone();
+    status.policy_generation = policy.metadata.generation;
+    let spec = &policy.spec;
+    let request_ok = (|| {
+        if !checks::subject_matches(spec, &esc.spec) && !inputs.rbac_use_allowed {
+            return Err(format!(
+                "{} may not use policy {name}: not one of its subjects and not granted the `use` verb on it; run `kubectl kudo policies` to see the policies you may use",
+                esc.spec.requestor
+            ));
+        }
+        checks::justification(spec, &esc.spec, name)?;
+        checks::duration(spec, &esc.spec, name)?;
+        checks::namespaces(spec, &esc.spec, name)?;
+        checks::time_windows(spec, inputs.now, name)
+    })();
+    if let Err(details) = request_ok {
+        return finish(status, EscalationState::Denied, details);
+    }
+    pending(inputs, status)
+}
+
+fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
+    let esc = inputs.escalation;
+    let name = &esc.spec.policy_name;
+    if esc.spec.revoked {
+        return finish(status, EscalationState::Expired, format!("revoked by {} while pending", esc.spec.revoked_by));
+    }
+    let policy = match current_policy(inputs, &status) {
+        Ok(p) => p,
+        Err(details) => return finish(status, EscalationState::Denied, details),
+    };
+    let spec = &policy.spec;
+    let timeout = checks::pending_timeout(spec);
+    let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
+    let deadline = created.checked_add(timeout).unwrap_or(Timestamp::MAX);
+    if inputs.now >= deadline {
+        return finish(
+            status,
+            EscalationState::Expired,
+            format!(
+                "no decision within the policy's pending timeout ({}); escalate again, and ask a reviewer to approve sooner",
+                crate::api::duration::human(timeout)
+            ),
+        );
+    }
+    if !inputs.missing_guards.is_empty() {
+        return finish(
+            status,
+            EscalationState::Denied,
+            format!(
+                "kudo refuses to grant anything while its identity admission policies are missing ({}); ask an admin to run `kubectl kudo manifests | kubectl apply -f -`",
+                inputs.missing_guards.join(", ")
+            ),
+        );
+    }
+    if let Err(details) = checks::time_windows(spec, inputs.now, name) {
+        return finish(status, EscalationState::Denied, format!("the time window closed before acceptance: {details}"));
+    }
+
+    let mut waiting = Vec::new();
+    status.challenges = Vec::with_capacity(spec.challenges.len());
+    for challenge in &spec.challenges {
+        let (state, approved_by, message) = match challenge.kind {
+            ChallengeKind::Justification => (ChallengeState::Passed, vec![], "reason matches".to_string()),
+            ChallengeKind::TimeWindow => (ChallengeState::Passed, vec![], "inside the time window".to_string()),
+            ChallengeKind::PeerReview => {
+                let tally = review::tally(challenge, esc, inputs.reviews);
+                let need = challenge.min_approvals() as usize;
+                if let Some((who, msg)) = tally.rejection {
+                    let why = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+                    status.challenges.push(ChallengeStatus {
+                        kind: challenge.kind,
+                        state: ChallengeState::Failed,
+                        approved_by: tally.approvers,
+                        message: format!("rejected by {who}{why}"),
+                    });
+                    return finish(status, EscalationState::Denied, format!("rejected by {who}{why}"));
+                }
+                if tally.approvers.len() >= need {
+                    (ChallengeState::Passed, tally.approvers, format!("approved by {need} eligible reviewer(s)"))
+                } else {
+                    let missing = need - tally.approvers.len();
+                    let msg = format!(
+                        "waiting for {missing} approval{} from {}",
+                        if missing == 1 { "" } else { "s" },
+                        review::describe_reviewers(challenge)
+                    );
+                    waiting.push(msg.clone());
+                    (ChallengeState::Pending, tally.approvers, msg)
+                }
+            }
+        };
+        status.challenges.push(ChallengeStatus {
+            kind: challenge.kind,
+            state,
+            approved_by,
+            message,
+        });
+    }
+    if !waiting.is_empty() {
+        status.state = EscalationState::Pending;
+        status.state_details = waiting.join("; ");
+        return Decision {
+            status,
+            actions: vec![],
+            requeue_at: Some(deadline),
+            transition: None,
+        };
+    }
+    accept(inputs, status, spec)
+}
+
+fn accept(inputs: &Inputs<'_>, mut status: EscalationStatus, spec: &crate::api::EscalationPolicySpec) -> Decision {
+    let esc = inputs.escalation;
+    let name = &esc.spec.policy_name;
+    let planned = checks::duration(spec, &esc.spec, name)
+        .and_then(|d| checks::namespaces(spec, &esc.spec, name).map(|ns| (d, ns)));
+    let (duration, namespaces) = match planned {
+        Ok(p) => p,
+        Err(details) => return finish(status, EscalationState::Denied, details),
+    };
+    // Persisted times have whole seconds; truncate both ends so the stored
+    // expiresAt is never later than the one enforced.
+    let accepted_at = whole_seconds(inputs.now);
+    let expires_at = whole_seconds(accepted_at.checked_add(duration).unwrap_or(Timestamp::MAX));
+    let esc_name = esc.metadata.name.as_deref().unwrap_or_default();
+    status.grant_refs = plan::plan(esc_name, spec, &namespaces);
+    status.state = EscalationState::Accepted;
+    status.accepted_at = Some(Time(accepted_at));
+    status.expires_at = Some(Time(expires_at));
+    status.state_details = format!(
+        "accepted for {}, until {expires_at}; granting {} binding(s)",
+        crate::api::duration::human(duration),
+        status.grant_refs.len()
+    );
+    let actions = (0..status.grant_refs.len()).map(Action::Create).collect();
+    Decision {
+        status,
+        actions,
+        requeue_at: Some(expires_at),
+        transition: None,
+    }
+}
+
+fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
+    let esc = inputs.escalation;
+    if let Err(details) = current_policy(inputs, &status) {
+        return finish(status, EscalationState::Denied, format!("{details}; its grants are reclaimed"));
+    }
+    if esc.spec.revoked {
+        return finish(status, EscalationState::Expired, format!("revoked by {}; its grants are reclaimed", esc.spec.revoked_by));
+    }
+    let Some(expires_at) = status.expires_at.as_ref().map(|t| t.0) else {
+        return finish(status, EscalationState::Denied, "status has no expiresAt; kudo denies defensively and reclaims its grants".into());
+    };
+    if inputs.now >= expires_at {
+        return finish(status, EscalationState::Expired, format!("expired at {expires_at}; its grants are reclaimed"));
+    }
+    for r in &status.grant_refs {
+        let tampered = match (r.status, inputs.observed.get(&r.reference.name)) {
+            (GrantStatus::Created, Some(Observation::Absent)) => Some("was deleted outside kudo".to_string()),
+            (GrantStatus::Created | GrantStatus::Pending, Some(Observation::Tampered(how))) => Some(format!("was modified outside kudo ({how})")),
+            _ => None,
+        };
+        if let Some(how) = tampered {
+            let details = format!("binding {} {how}; kudo denies defensively and reclaims its grants", r.reference.name);
+            return finish(status, EscalationState::Denied, details);
+        }
+    }
+    let actions = status
+        .grant_refs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == GrantStatus::Pending)
+        .map(|(i, _)| Action::Create(i))
+        .collect();
+    Decision {
+        status,
+        actions,
+        requeue_at: Some(expires_at),
+        transition: None,
+    }
+}
+
+/// DENIED and EXPIRED: nothing changes but reclaiming what is left.
+fn settle(status: EscalationStatus) -> Decision {
+    let actions = reclaims(&status);
+    Decision {
+        status,
+        actions,
+        requeue_at: None,
+        transition: None,
+    }
+}
+
+fn finish(mut status: EscalationStatus, state: EscalationState, details: String) -> Decision {
+    debug_assert!(state.is_final());
+    status.state = state;
+    status.state_details = details;
+    settle(status)
+}
+
+fn reclaims(status: &EscalationStatus) -> Vec<Action> {
+    status
+        .grant_refs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status != GrantStatus::Reclaimed)
+        .map(|(i, _)| Action::Reclaim(i))
+        .collect()
+}
+
+/// The policy, provided it is still the instance (UID) and spec
+/// (generation) this escalation was evaluated against.
+fn current_policy<'a>(inputs: &Inputs<'a>, status: &EscalationStatus) -> Result<&'a EscalationPolicy, String> {
+    let name = &inputs.escalation.spec.policy_name;
+    let Some(policy) = live(inputs.policy) else {
+        return Err(format!("policy {name} was deleted"));
+    };
+    if policy.metadata.uid != status.policy_uid {
+        return Err(format!("policy {name} was deleted and re-created"));
+    }
+    if policy.metadata.generation != status.policy_generation {
+        return Err(format!(
+            "policy {name} changed (generation {} -> {}); escalate again under the new policy",
+            status.policy_generation.unwrap_or_default(),
+            policy.metadata.generation.unwrap_or_default()
+        ));
+    }
+    Ok(policy)
+}
+
+fn live(policy: Option<&EscalationPolicy>) -> Option<&EscalationPolicy> {
+    policy.filter(|p| p.metadata.deletion_timestamp.is_none())
+}
+
+fn whole_seconds(t: Timestamp) -> Timestamp {
+    Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
+/// Time left before `expiresAt`, for display.
+pub fn time_left(status: &EscalationStatus, now: Timestamp) -> Option<SignedDuration> {
+    status.expires_at.as_ref().map(|t| t.0.duration_since(now).max(SignedDuration::ZERO))
+}

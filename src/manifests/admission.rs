@@ -1,0 +1,153 @@
+//! ValidatingAdmissionPolicies that make the API server vouch for identity
+//! (DESIGN §3): no webhook, no certificate. Policies that call the
+//! `authorizer` are kept apart from the others, because only the API server
+//! can evaluate them; the rest are tested offline with kube's CEL evaluator.
+
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
+use serde_json::{Value, json};
+
+use super::{BoxError, Doc, Options, labels};
+use crate::api::{GROUP, MAX_GRANTS};
+
+pub const ESCALATION_IDENTITY: &str = "kudo-escalation-identity";
+pub const ESCALATION_REVOKE: &str = "kudo-escalation-revoke";
+pub const REVIEW_IDENTITY: &str = "kudo-review-identity";
+pub const STATUS_WRITER: &str = "kudo-status-writer";
+pub const POLICY_BIND: &str = "kudo-policy-bind";
+
+/// The bindings the controller requires before it accepts anything.
+pub const GUARD_BINDINGS: [&str; 4] = [ESCALATION_IDENTITY, ESCALATION_REVOKE, REVIEW_IDENTITY, STATUS_WRITER];
+
+const GROUPS_EQUAL: &str = "object.spec.{field}.all(g, g in request.userInfo.groups) && request.userInfo.groups.all(g, g in object.spec.{field})";
+
+fn validation(expression: &str, message: &str, message_expression: Option<&str>) -> Value {
+    let mut v = json!({"expression": expression, "message": message, "reason": "Forbidden"});
+    if let Some(m) = message_expression {
+        v["messageExpression"] = json!(m);
+    }
+    v
+}
+
+fn identity_rules(user_field: &str, groups_field: &str, what: &str, command: &str) -> Vec<Value> {
+    vec![
+        validation(
+            &format!("request.operation != 'CREATE' || object.spec.{user_field} == request.userInfo.username"),
+            &format!("spec.{user_field} must be your own username; `{command}` fills it in"),
+            Some(&format!(
+                "'spec.{user_field} is ' + object.spec.{user_field} + ' but you are ' + request.userInfo.username + ': an {what} is always made in your own name; use `{command}`, which fills it in'"
+            )),
+        ),
+        validation(
+            &format!("request.operation != 'CREATE' || ({})", GROUPS_EQUAL.replace("{field}", groups_field)),
+            &format!(
+                "spec.{groups_field} must list exactly your groups (any order; see `kubectl auth whoami`); `{command}` fills them in"
+            ),
+            None,
+        ),
+    ]
+}
+
+fn policy(name: &str, resources: &[&str], operations: &[&str], validations: Vec<Value>, match_conditions: Option<Value>) -> Value {
+    let mut spec = json!({
+        "failurePolicy": "Fail",
+        "matchConstraints": {"resourceRules": [{
+            "apiGroups": [GROUP], "apiVersions": ["*"], "operations": operations, "resources": resources,
+        }]},
+        "validations": validations,
+    });
+    if let Some(mc) = match_conditions {
+        spec["matchConditions"] = mc;
+    }
+    json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": labels()},
+        "spec": spec,
+    })
+}
+
+/// The admission policies, each paired with the binding that enforces it.
+pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
+    let controller = opts.controller_username();
+    let mut escalation = identity_rules("requestor", "requestorGroups", "escalation", "kubectl kudo escalate");
+    escalation.push(validation(
+        "request.operation != 'CREATE' || !object.spec.revoked",
+        "a new escalation cannot already be revoked",
+        None,
+    ));
+    escalation.push(validation(
+        "request.operation != 'UPDATE' || oldObject.spec.revoked == object.spec.revoked || object.spec.revokedBy == request.userInfo.username",
+        "spec.revokedBy must be your own username; `kubectl kudo revoke` fills it in",
+        None,
+    ));
+
+    let mut review = identity_rules("reviewer", "reviewerGroups", "review", "kubectl kudo approve|deny");
+    review.push(validation(
+        "request.operation != 'UPDATE' || object.spec == oldObject.spec",
+        "reviews are immutable: create a new EscalationReview instead",
+        None,
+    ));
+
+    let revoke = vec![validation(
+        "oldObject.spec.revoked == object.spec.revoked || object.spec.requestor == request.userInfo.username || authorizer.group('k8s.kudo.dev').resource('escalations').name(object.metadata.name).check('revoke').allowed()",
+        "only the requestor, or a user granted the `revoke` verb on escalations (ClusterRole kudo-admin), may revoke an escalation",
+        None,
+    )];
+
+    let status = vec![validation(
+        &format!("request.userInfo.username == '{controller}'"),
+        &format!("only the kudo controller ({controller}) may write an escalation's status"),
+        None,
+    )];
+
+    // One expression per grant: an authorizer check is costly in the CEL
+    // budget, and a single expression looping over grants could exceed it.
+    let bind = (0..MAX_GRANTS)
+        .map(|i| {
+            let g = format!("object.spec.target.grants[{i}]");
+            validation(
+                &format!(
+                    "size(object.spec.target.grants) <= {i} || authorizer.group('rbac.authorization.k8s.io').resource({g}.roleRef.kind == 'ClusterRole' ? 'clusterroles' : 'roles').name({g}.roleRef.name).check('bind').allowed()"
+                ),
+                "writing a policy requires the `bind` verb on every role it grants",
+                Some(&format!(
+                    "'you may not grant ' + {g}.roleRef.kind + ' ' + {g}.roleRef.name + ': writing an EscalationPolicy requires the bind verb on every role it grants (as creating the binding yourself would)'"
+                )),
+            )
+        })
+        .collect();
+
+    let definitions = [
+        policy(ESCALATION_IDENTITY, &["escalations"], &["CREATE", "UPDATE"], escalation, None),
+        policy(ESCALATION_REVOKE, &["escalations"], &["UPDATE"], revoke, None),
+        policy(REVIEW_IDENTITY, &["escalationreviews"], &["CREATE", "UPDATE"], review, None),
+        policy(STATUS_WRITER, &["escalations/status"], &["UPDATE"], status, None),
+        policy(
+            POLICY_BIND,
+            &["escalationpolicies"],
+            &["CREATE", "UPDATE"],
+            bind,
+            Some(json!([{"name": "spec-written", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}])),
+        ),
+    ];
+    definitions
+        .into_iter()
+        .map(|p| {
+            let name = p["metadata"]["name"].clone();
+            let binding = json!({
+                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": {"name": name, "labels": labels()},
+                "spec": {"policyName": name, "validationActions": ["Deny"]},
+            });
+            (p, binding)
+        })
+        .collect()
+}
+
+pub fn admission_policies(opts: &Options) -> Result<Vec<Doc>, BoxError> {
+    let mut docs = Vec::new();
+    for (p, b) in policies(opts) {
+        docs.push(super::typed::<ValidatingAdmissionPolicy>("ValidatingAdmissionPolicy", p)?);
+        docs.push(super::typed::<ValidatingAdmissionPolicyBinding>("ValidatingAdmissionPolicyBinding", b)?);
+    }
+    Ok(docs)
+}

@@ -1,0 +1,122 @@
+//! Least-privilege RBAC for the controller, and ready-to-bind ClusterRoles
+//! for users, reviewers and admins (DESIGN §9).
+
+use k8s_openapi::api::{
+    core::v1::{Namespace, ServiceAccount},
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
+};
+use serde_json::json;
+
+use super::{BoxError, Doc, Options, labels, typed};
+use crate::api::GROUP;
+
+pub const CONTROLLER_ROLE: &str = "kudo-controller";
+pub const USER_ROLE: &str = "kudo-user";
+pub const REVIEWER_ROLE: &str = "kudo-reviewer";
+pub const ADMIN_ROLE: &str = "kudo-admin";
+
+const READ: [&str; 3] = ["get", "list", "watch"];
+
+pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
+    let ns = &opts.namespace;
+    let sa = &opts.service_account;
+    let meta = |name: &str| json!({"name": name, "labels": labels()});
+    let ns_meta = |name: &str| json!({"name": name, "namespace": ns, "labels": labels()});
+    Ok(vec![
+        typed::<Namespace>("Namespace", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(ns)}))?,
+        typed::<ServiceAccount>(
+            "controller ServiceAccount",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": ns_meta(sa)}),
+        )?,
+        typed::<ClusterRole>(
+            "controller ClusterRole",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": meta(CONTROLLER_ROLE),
+                "rules": [
+                    {"apiGroups": [GROUP], "resources": ["escalationpolicies", "escalationreviews"], "verbs": READ},
+                    // Reviews get an ownerReference to their escalation.
+                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["patch", "update"]},
+                    {"apiGroups": [GROUP], "resources": ["escalationpolicies/status"], "verbs": ["get", "patch", "update"]},
+                    // patch/update: the reclaim finalizer only; the admission policy keeps spec immutable.
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "update"]},
+                    {"apiGroups": [GROUP], "resources": ["escalations/status"], "verbs": ["get", "patch", "update"]},
+                    {"apiGroups": [GROUP], "resources": ["escalations/finalizers"], "verbs": ["update"]},
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings", "clusterrolebindings"],
+                     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+                    // bind: granting a role needs it. Admins may narrow this rule
+                    // with resourceNames to the roles their policies grant.
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "clusterroles"],
+                     "verbs": ["get", "list", "watch", "bind"]},
+                    {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
+                    {"apiGroups": ["admissionregistration.k8s.io"],
+                     "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"], "verbs": READ},
+                    {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+                ],
+            }),
+        )?,
+        typed::<ClusterRoleBinding>(
+            "controller ClusterRoleBinding",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": meta(CONTROLLER_ROLE),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTROLLER_ROLE},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            }),
+        )?,
+        typed::<Role>(
+            "leader-election Role",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": ns_meta("kudo-leader-election"),
+                "rules": [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                           "verbs": ["get", "list", "watch", "create", "update", "patch"]}],
+            }),
+        )?,
+        typed::<RoleBinding>(
+            "leader-election RoleBinding",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": ns_meta("kudo-leader-election"),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kudo-leader-election"},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            }),
+        )?,
+        typed::<ClusterRole>(
+            "kudo-user ClusterRole",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": meta(USER_ROLE),
+                "rules": [
+                    {"apiGroups": [GROUP], "resources": ["escalationpolicies", "escalationreviews"], "verbs": READ},
+                    // patch: revoking one's own escalation; admission allows nothing else.
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "create", "patch"]},
+                ],
+            }),
+        )?,
+        typed::<ClusterRole>(
+            "kudo-reviewer ClusterRole",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": meta(REVIEWER_ROLE),
+                "rules": [
+                    {"apiGroups": [GROUP], "resources": ["escalationpolicies", "escalations"], "verbs": READ},
+                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["get", "list", "watch", "create"]},
+                ],
+            }),
+        )?,
+        typed::<ClusterRole>(
+            "kudo-admin ClusterRole",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": meta(ADMIN_ROLE),
+                "rules": [
+                    {"apiGroups": [GROUP], "resources": ["escalationpolicies"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+                    // revoke: the custom verb that lets an admin end anyone's escalation.
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "delete", "revoke"]},
+                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["get", "list", "watch", "delete"]},
+                ],
+            }),
+        )?,
+    ])
+}
