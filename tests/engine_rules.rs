@@ -117,7 +117,10 @@ fn denials_say_what_to_change() {
     let mut e = alice();
     e.spec.namespace = Some("kube-system".into());
     let msg = denied(&World::new(e, policy(vec![])));
-    assert!(msg.contains("namespace kube-system is not allowed") && msg.contains("application-a, application-b"), "{msg}");
+    assert!(
+        msg.contains("namespace kube-system is not allowed") && msg.contains("application-a, application-b"),
+        "{msg}"
+    );
 
     let mut e = alice();
     e.spec.duration = Some("5h".into());
@@ -322,7 +325,9 @@ fn policy_change_or_deletion_denies_and_reclaims() {
         match change {
             "generation" => p.metadata.generation = Some(2),
             "uid" => p.metadata.uid = Some("policy-uid-2".into()),
-            "deleting" => p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t(T0))),
+            "deleting" => {
+                p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t(T0)))
+            }
             _ => w.policy = None,
         }
         let d = w.step();

@@ -20,9 +20,7 @@ pub const DURATION_PATTERN: &str = r"^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μ
 pub struct DurationText(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "invalid duration {text:?}: {reason}; write it like 90s, 30m, 1h30m or 4h"
-)]
+#[error("invalid duration {text:?}: {reason}; write it like 90s, 30m, 1h30m or 4h")]
 pub struct DurationError {
     pub text: String,
     pub reason: String,
@@ -40,10 +38,7 @@ impl DurationText {
     /// Parses with Go semantics (kube's `metav1.Duration` parser) and
     /// rejects negative values, which make no sense for an escalation.
     pub fn parse(&self) -> Result<SignedDuration, DurationError> {
-        let err = |reason: String| DurationError {
-            text: self.0.clone(),
-            reason,
-        };
+        let err = |reason: String| DurationError { text: self.0.clone(), reason };
         let trimmed = self.0.trim();
         if trimmed.is_empty() {
             return Err(err("it is empty".into()));
@@ -55,8 +50,7 @@ impl DurationText {
             return Err(err("unknown syntax".into()));
         }
         let parsed = kube::core::Duration::from_str(trimmed).map_err(|e| err(e.to_string()))?;
-        SignedDuration::try_from(std::time::Duration::from(parsed))
-            .map_err(|_| err("it is too large".into()))
+        SignedDuration::try_from(std::time::Duration::from(parsed)).map_err(|_| err("it is too large".into()))
     }
 }
 
@@ -136,10 +130,7 @@ mod tests {
         for (text, secs) in cases {
             assert_eq!(DurationText::from(text).parse().unwrap().as_secs(), secs, "{text}");
         }
-        assert_eq!(
-            DurationText::from("1500ms").parse().unwrap(),
-            SignedDuration::from_millis(1500)
-        );
+        assert_eq!(DurationText::from("1500ms").parse().unwrap(), SignedDuration::from_millis(1500));
     }
 
     #[test]

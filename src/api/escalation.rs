@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
 
 /// A user's request to hold a policy's grants for a while.
+// Repeated `printcolumn(type_ = ...)` entries are distinct columns, not duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "k8s.kudo.dev",
@@ -13,6 +15,7 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
     kind = "Escalation",
     shortname = "esc",
     category = "kudo",
+    derive = "PartialEq",
     status = "EscalationStatus",
     doc = "A request, made through `kubectl kudo escalate`, to hold an EscalationPolicy's grants for a limited time.",
     validation = Rule::new("size(self.metadata.name) <= 240").message("escalation names are at most 240 characters, so that its binding names fit"),
@@ -97,7 +100,7 @@ pub struct EscalationStatus {
     #[serde(default)]
     pub state_details: String,
     /// The policy instance this escalation was evaluated against.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "policyUID", skip_serializing_if = "Option::is_none")]
     pub policy_uid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_generation: Option<i64>,

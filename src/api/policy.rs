@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{DurationText, Subject};
 
 /// Who may escalate, what is checked first, and what is granted for how long.
+// Repeated `printcolumn(type_ = ...)` entries are distinct columns, not duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "k8s.kudo.dev",
@@ -15,6 +17,7 @@ use super::{DurationText, Subject};
     shortname = "escp",
     shortname = "ep",
     category = "kudo",
+    derive = "PartialEq",
     status = "EscalationPolicyStatus",
     doc = "Written by cluster admins: who may escalate, what must be checked first, and what is granted for how long.",
     printcolumn(name = "Default", type_ = "string", json_path = ".spec.target.defaultDuration"),

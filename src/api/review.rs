@@ -3,6 +3,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A reviewer's decision on one escalation instance. Immutable.
+// Repeated `printcolumn(type_ = ...)` entries are distinct columns, not duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[kube(
     group = "k8s.kudo.dev",
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
     kind = "EscalationReview",
     shortname = "escr",
     category = "kudo",
+    derive = "PartialEq",
     doc = "A reviewer's approval or rejection of one Escalation, made through `kubectl kudo approve|deny`. Immutable.",
     printcolumn(name = "Escalation", type_ = "string", json_path = ".spec.escalationName"),
     printcolumn(name = "Reviewer", type_ = "string", json_path = ".spec.reviewer"),

@@ -42,12 +42,7 @@ impl Subject {
     }
 
     fn new(kind: SubjectKind, name: &str) -> Self {
-        Self {
-            kind,
-            name: name.into(),
-            namespace: None,
-            api_group: None,
-        }
+        Self { kind, name: name.into(), namespace: None, api_group: None }
     }
 
     /// Matches the way RBAC matches subjects: a User by username, a Group by
@@ -56,11 +51,9 @@ impl Subject {
     pub fn matches(&self, who: &Identity<'_>) -> bool {
         match self.kind {
             SubjectKind::User => self.name == who.username,
-            SubjectKind::Group => who.groups.iter().any(|g| *g == self.name),
+            SubjectKind::Group => who.groups.contains(&self.name),
             SubjectKind::ServiceAccount => self.namespace.as_deref().is_some_and(|ns| {
-                who.username
-                    .strip_prefix("system:serviceaccount:")
-                    .and_then(|rest| rest.split_once(':'))
+                who.username.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':'))
                     == Some((ns, self.name.as_str()))
             }),
         }
@@ -70,11 +63,9 @@ impl Subject {
         match self.kind {
             SubjectKind::User => format!("user {}", self.name),
             SubjectKind::Group => format!("group {}", self.name),
-            SubjectKind::ServiceAccount => format!(
-                "service account {}/{}",
-                self.namespace.as_deref().unwrap_or("?"),
-                self.name
-            ),
+            SubjectKind::ServiceAccount => {
+                format!("service account {}/{}", self.namespace.as_deref().unwrap_or("?"), self.name)
+            }
         }
     }
 }
@@ -86,10 +77,7 @@ mod tests {
     #[test]
     fn matching_follows_rbac() {
         let groups = vec!["squad-a".to_string(), "system:authenticated".to_string()];
-        let alice = Identity {
-            username: "alice",
-            groups: &groups,
-        };
+        let alice = Identity { username: "alice", groups: &groups };
         assert!(Subject::user("alice").matches(&alice));
         assert!(!Subject::user("bob").matches(&alice));
         assert!(Subject::group("squad-a").matches(&alice));
@@ -98,10 +86,7 @@ mod tests {
         assert!(!Subject::group("alice").matches(&alice));
 
         let sa_groups = vec!["system:serviceaccounts".to_string()];
-        let sa = Identity {
-            username: "system:serviceaccount:ci:deployer",
-            groups: &sa_groups,
-        };
+        let sa = Identity { username: "system:serviceaccount:ci:deployer", groups: &sa_groups };
         let mut subject = Subject::new(SubjectKind::ServiceAccount, "deployer");
         assert!(!subject.matches(&sa), "a ServiceAccount subject needs its namespace");
         subject.namespace = Some("ci".into());

@@ -46,11 +46,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Manifests {
-            controller_namespace,
-            controller_service_account,
-            image,
-        } => {
+        Command::Manifests { controller_namespace, controller_service_account, image } => {
             let mut opts = manifests::Options {
                 namespace: controller_namespace,
                 service_account: controller_service_account,

@@ -4,25 +4,23 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::window;
-use crate::api::{
-    ChallengeKind, DurationText, EscalationPolicySpec, EscalationSpec, Grant, GrantKind,
-    Identity,
-};
+use crate::api::{ChallengeKind, DurationText, EscalationPolicySpec, EscalationSpec, Grant, GrantKind, Identity};
 
 pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
 
 /// Whether the requestor is one of the policy's subjects. When not, the
 /// controller asks RBAC about the `use` verb (a SubjectAccessReview).
 pub fn subject_matches(policy: &EscalationPolicySpec, spec: &EscalationSpec) -> bool {
-    let who = Identity {
-        username: &spec.requestor,
-        groups: &spec.requestor_groups,
-    };
+    let who = Identity { username: &spec.requestor, groups: &spec.requestor_groups };
     policy.subjects.iter().any(|s| s.matches(&who))
 }
 
 /// The duration granted: the requested one, else the policy default; at most `maxDuration`.
-pub fn duration(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<SignedDuration, String> {
+pub fn duration(
+    policy: &EscalationPolicySpec,
+    spec: &EscalationSpec,
+    policy_name: &str,
+) -> Result<SignedDuration, String> {
     let max = policy
         .target
         .max_duration
@@ -31,11 +29,9 @@ pub fn duration(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_nam
     let (requested, source) = match &spec.duration {
         Some(d) => (d.parse().map_err(|e| format!("{e}"))?, "requested duration"),
         None => (
-            policy
-                .target
-                .default_duration
-                .parse()
-                .map_err(|e| format!("policy {policy_name} has a bad target.defaultDuration ({e}); ask an admin to fix it"))?,
+            policy.target.default_duration.parse().map_err(|e| {
+                format!("policy {policy_name} has a bad target.defaultDuration ({e}); ask an admin to fix it")
+            })?,
             "policy's defaultDuration",
         ),
     };
@@ -57,11 +53,7 @@ pub fn duration(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_nam
 /// CRD schema already rejects) falls back to the default and is reported by
 /// [`policy_problems`].
 pub fn pending_timeout(policy: &EscalationPolicySpec) -> SignedDuration {
-    policy
-        .pending_timeout
-        .as_ref()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(DEFAULT_PENDING_TIMEOUT)
+    policy.pending_timeout.as_ref().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_PENDING_TIMEOUT)
 }
 
 /// What is wrong with a policy as written, for its Ready condition.
@@ -103,19 +95,18 @@ pub fn policy_problems(policy: &EscalationPolicySpec) -> Vec<String> {
 }
 
 /// The namespace each grant lands in (`None` for cluster-wide grants).
-pub fn namespaces(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<Vec<Option<String>>, String> {
+pub fn namespaces(
+    policy: &EscalationPolicySpec,
+    spec: &EscalationSpec,
+    policy_name: &str,
+) -> Result<Vec<Option<String>>, String> {
     let namespaced = policy.target.grants.iter().any(|g| g.kind == GrantKind::KubernetesRoleBinding);
     if let (Some(ns), false) = (&spec.namespace, namespaced) {
         return Err(format!(
             "policy {policy_name} grants only cluster-wide bindings, so namespace {ns} means nothing; escalate again without --namespace"
         ));
     }
-    policy
-        .target
-        .grants
-        .iter()
-        .map(|g| grant_namespace(g, spec.namespace.as_deref(), policy_name))
-        .collect()
+    policy.target.grants.iter().map(|g| grant_namespace(g, spec.namespace.as_deref(), policy_name)).collect()
 }
 
 fn grant_namespace(grant: &Grant, requested: Option<&str>, policy_name: &str) -> Result<Option<String>, String> {
@@ -149,10 +140,9 @@ pub fn justification(policy: &EscalationPolicySpec, spec: &EscalationSpec, polic
     }
     for c in policy.challenges.iter().filter(|c| c.kind == ChallengeKind::Justification) {
         let pattern = c.pattern.as_deref().unwrap_or_default();
-        let re = regex::RegexBuilder::new(pattern)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| format!("policy {policy_name} has an invalid Justification pattern ({e}); ask an admin to fix it"))?;
+        let re = regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map_err(|e| {
+            format!("policy {policy_name} has an invalid Justification pattern ({e}); ask an admin to fix it")
+        })?;
         if !re.is_match(&spec.reason) {
             return Err(format!(
                 "the reason does not match policy {policy_name}'s Justification pattern {pattern:?} (for example a ticket id); escalate again with a --reason that contains one"

@@ -21,7 +21,7 @@ pub struct Finding {
 const WRITE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
 struct Danger {
-    group: &'static str,
+    groups: &'static [&'static str],
     resources: &'static [&'static str],
     verbs: &'static [&'static str],
     /// Cluster-scoped resources are out of reach of a RoleBinding.
@@ -33,7 +33,7 @@ struct Danger {
 
 const DANGERS: &[Danger] = &[
     Danger {
-        group: "rbac.authorization.k8s.io",
+        groups: &["rbac.authorization.k8s.io"],
         resources: &["roles", "rolebindings"],
         verbs: WRITE,
         cluster_scoped: false,
@@ -41,7 +41,7 @@ const DANGERS: &[Danger] = &[
         why: "can create or modify RBAC roles and bindings, so it can make itself permanent",
     },
     Danger {
-        group: "rbac.authorization.k8s.io",
+        groups: &["rbac.authorization.k8s.io"],
         resources: &["clusterroles", "clusterrolebindings"],
         verbs: WRITE,
         cluster_scoped: true,
@@ -49,7 +49,7 @@ const DANGERS: &[Danger] = &[
         why: "can create or modify RBAC roles and bindings, so it can make itself permanent",
     },
     Danger {
-        group: "rbac.authorization.k8s.io",
+        groups: &["rbac.authorization.k8s.io"],
         resources: &["roles", "clusterroles"],
         verbs: &["bind", "escalate"],
         cluster_scoped: false,
@@ -57,15 +57,15 @@ const DANGERS: &[Danger] = &[
         why: "can bind or escalate roles beyond its own permissions",
     },
     Danger {
-        group: "*",
-        resources: &["*"],
+        groups: &["", "authentication.k8s.io"],
+        resources: &["users", "groups", "serviceaccounts", "uids", "userextras/*"],
         verbs: &["impersonate"],
         cluster_scoped: false,
         kudo_namespace_only: false,
         why: "can impersonate other users, groups or service accounts",
     },
     Danger {
-        group: "k8s.kudo.dev",
+        groups: &["k8s.kudo.dev"],
         resources: &["*"],
         verbs: WRITE,
         cluster_scoped: true,
@@ -73,7 +73,7 @@ const DANGERS: &[Danger] = &[
         why: "can modify kudo's own resources (escalations, policies, reviews)",
     },
     Danger {
-        group: "admissionregistration.k8s.io",
+        groups: &["admissionregistration.k8s.io"],
         resources: &["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
         verbs: WRITE,
         cluster_scoped: true,
@@ -81,7 +81,7 @@ const DANGERS: &[Danger] = &[
         why: "can remove the admission policies that enforce kudo's identity rules",
     },
     Danger {
-        group: "apiextensions.k8s.io",
+        groups: &["apiextensions.k8s.io"],
         resources: &["customresourcedefinitions"],
         verbs: WRITE,
         cluster_scoped: true,
@@ -89,15 +89,22 @@ const DANGERS: &[Danger] = &[
         why: "can modify or delete kudo's CustomResourceDefinitions",
     },
     Danger {
-        group: "",
-        resources: &["pods", "pods/exec", "pods/attach", "pods/ephemeralcontainers", "serviceaccounts/token", "configmaps"],
+        groups: &[""],
+        resources: &[
+            "pods",
+            "pods/exec",
+            "pods/attach",
+            "pods/ephemeralcontainers",
+            "serviceaccounts/token",
+            "configmaps",
+        ],
         verbs: WRITE,
         cluster_scoped: false,
         kudo_namespace_only: true,
         why: "can act on kudo's controller in its namespace (pods, exec, tokens)",
     },
     Danger {
-        group: "",
+        groups: &[""],
         resources: &["secrets"],
         verbs: &["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"],
         cluster_scoped: false,
@@ -105,7 +112,7 @@ const DANGERS: &[Danger] = &[
         why: "can read or write secrets in kudo's namespace",
     },
     Danger {
-        group: "apps",
+        groups: &["apps"],
         resources: &["deployments", "replicasets"],
         verbs: WRITE,
         cluster_scoped: false,
@@ -113,7 +120,7 @@ const DANGERS: &[Danger] = &[
         why: "can stop or replace kudo's controller Deployment",
     },
     Danger {
-        group: "coordination.k8s.io",
+        groups: &["coordination.k8s.io"],
         resources: &["leases"],
         verbs: WRITE,
         cluster_scoped: false,
@@ -130,12 +137,10 @@ pub fn lint(rules: &[PolicyRule], reach: &Reach, kudo_namespace: &str) -> Vec<Fi
     let mut findings: Vec<Finding> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         for d in DANGERS {
-            let applicable = (!d.cluster_scoped || *reach == Reach::Cluster) && (!d.kudo_namespace_only || reaches_kudo);
+            let applicable =
+                (!d.cluster_scoped || *reach == Reach::Cluster) && (!d.kudo_namespace_only || reaches_kudo);
             if applicable && matches(rule, d) && !findings.iter().any(|f| f.rule == i && f.why == d.why) {
-                findings.push(Finding {
-                    rule: i,
-                    why: d.why.to_string(),
-                });
+                findings.push(Finding { rule: i, why: d.why.to_string() });
             }
         }
     }
@@ -145,21 +150,18 @@ pub fn lint(rules: &[PolicyRule], reach: &Reach, kudo_namespace: &str) -> Vec<Fi
 fn matches(rule: &PolicyRule, d: &Danger) -> bool {
     let groups = rule.api_groups.as_deref().unwrap_or_default();
     let resources = rule.resources.as_deref().unwrap_or_default();
-    let group_ok = d.group == "*" || groups.iter().any(|g| g == "*" || g == d.group);
+    let group_ok = groups.iter().any(|g| g == "*" || d.groups.contains(&g.as_str()));
     let verb_ok = rule.verbs.iter().any(|v| v == "*" || d.verbs.contains(&v.as_str()));
-    let resource_ok = resources
-        .iter()
-        .any(|r| d.resources.iter().any(|target| resource_matches(r, target)));
+    let resource_ok = resources.iter().any(|r| d.resources.iter().any(|target| resource_matches(r, target)));
     group_ok && verb_ok && resource_ok
 }
 
 /// RBAC resource matching: `*`, exact, or `pods/*` for every subresource.
+/// A target of `*` (any resource of the group) or `x/*` (any subresource of
+/// x) matches any rule naming one.
 fn resource_matches(rule: &str, target: &str) -> bool {
-    if rule == "*" || target == "*" || rule == target {
-        return true;
-    }
-    match rule.strip_suffix("/*") {
-        Some(base) => target.strip_prefix(base).is_some_and(|rest| rest.starts_with('/')),
-        None => false,
-    }
+    let prefix_of = |pattern: &str, name: &str| {
+        pattern.strip_suffix("/*").and_then(|base| name.strip_prefix(base)).is_some_and(|rest| rest.starts_with('/'))
+    };
+    rule == "*" || target == "*" || rule == target || prefix_of(rule, target) || prefix_of(target, rule)
 }

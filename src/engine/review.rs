@@ -23,10 +23,7 @@ pub fn ineligibility(challenge: &Challenge, escalation: &Escalation, review: &Es
     if spec.reviewer == escalation.spec.requestor {
         return Some(format!("{} requested the escalation and cannot review it", spec.reviewer));
     }
-    let who = Identity {
-        username: &spec.reviewer,
-        groups: &spec.reviewer_groups,
-    };
+    let who = Identity { username: &spec.reviewer, groups: &spec.reviewer_groups };
     if !challenge.reviewers.iter().any(|s| s.matches(&who)) {
         return Some(format!(
             "{} is not an eligible reviewer (eligible: {})",
@@ -53,17 +50,9 @@ pub fn tally(challenge: &Challenge, escalation: &Escalation, reviews: &[Escalati
             }
         }
     }
-    Tally {
-        approvers: approvers.into_iter().collect(),
-        rejection,
-    }
+    Tally { approvers: approvers.into_iter().collect(), rejection }
 }
 
 pub fn describe_reviewers(challenge: &Challenge) -> String {
-    challenge
-        .reviewers
-        .iter()
-        .map(|s| s.describe())
-        .collect::<Vec<_>>()
-        .join(", ")
+    challenge.reviewers.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", ")
 }

@@ -80,7 +80,13 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
 }
 
 /// Records an action's outcome in status.
-pub fn mark(status: &mut EscalationStatus, index: usize, outcome: GrantStatus, uid: Option<String>, resource_version: Option<String>) {
+pub fn mark(
+    status: &mut EscalationStatus,
+    index: usize,
+    outcome: GrantStatus,
+    uid: Option<String>,
+    resource_version: Option<String>,
+) {
     if let Some(r) = status.grant_refs.get_mut(index) {
         r.status = outcome;
         if uid.is_some() {
@@ -106,7 +112,11 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
         grant_refs: Vec::new(),
     };
     if esc.spec.revoked {
-        return finish(status, EscalationState::Expired, format!("revoked by {} before it was evaluated", esc.spec.revoked_by));
+        return finish(
+            status,
+            EscalationState::Expired,
+            format!("revoked by {} before it was evaluated", esc.spec.revoked_by),
+        );
     }
     let Some(policy) = live(inputs.policy) else {
         return finish(
@@ -207,22 +217,12 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
                 }
             }
         };
-        status.challenges.push(ChallengeStatus {
-            kind: challenge.kind,
-            state,
-            approved_by,
-            message,
-        });
+        status.challenges.push(ChallengeStatus { kind: challenge.kind, state, approved_by, message });
     }
     if !waiting.is_empty() {
         status.state = EscalationState::Pending;
         status.state_details = waiting.join("; ");
-        return Decision {
-            status,
-            actions: vec![],
-            requeue_at: Some(deadline),
-            transition: None,
-        };
+        return Decision { status, actions: vec![], requeue_at: Some(deadline), transition: None };
     }
     accept(inputs, status, spec)
 }
@@ -251,12 +251,7 @@ fn accept(inputs: &Inputs<'_>, mut status: EscalationStatus, spec: &crate::api::
         status.grant_refs.len()
     );
     let actions = (0..status.grant_refs.len()).map(Action::Create).collect();
-    Decision {
-        status,
-        actions,
-        requeue_at: Some(expires_at),
-        transition: None,
-    }
+    Decision { status, actions, requeue_at: Some(expires_at), transition: None }
 }
 
 fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
@@ -265,10 +260,18 @@ fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
         return finish(status, EscalationState::Denied, format!("{details}; its grants are reclaimed"));
     }
     if esc.spec.revoked {
-        return finish(status, EscalationState::Expired, format!("revoked by {}; its grants are reclaimed", esc.spec.revoked_by));
+        return finish(
+            status,
+            EscalationState::Expired,
+            format!("revoked by {}; its grants are reclaimed", esc.spec.revoked_by),
+        );
     }
     let Some(expires_at) = status.expires_at.as_ref().map(|t| t.0) else {
-        return finish(status, EscalationState::Denied, "status has no expiresAt; kudo denies defensively and reclaims its grants".into());
+        return finish(
+            status,
+            EscalationState::Denied,
+            "status has no expiresAt; kudo denies defensively and reclaims its grants".into(),
+        );
     };
     if inputs.now >= expires_at {
         return finish(status, EscalationState::Expired, format!("expired at {expires_at}; its grants are reclaimed"));
@@ -276,11 +279,14 @@ fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
     for r in &status.grant_refs {
         let tampered = match (r.status, inputs.observed.get(&r.reference.name)) {
             (GrantStatus::Created, Some(Observation::Absent)) => Some("was deleted outside kudo".to_string()),
-            (GrantStatus::Created | GrantStatus::Pending, Some(Observation::Tampered(how))) => Some(format!("was modified outside kudo ({how})")),
+            (GrantStatus::Created | GrantStatus::Pending, Some(Observation::Tampered(how))) => {
+                Some(format!("was modified outside kudo ({how})"))
+            }
             _ => None,
         };
         if let Some(how) = tampered {
-            let details = format!("binding {} {how}; kudo denies defensively and reclaims its grants", r.reference.name);
+            let details =
+                format!("binding {} {how}; kudo denies defensively and reclaims its grants", r.reference.name);
             return finish(status, EscalationState::Denied, details);
         }
     }
@@ -291,23 +297,13 @@ fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
         .filter(|(_, r)| r.status == GrantStatus::Pending)
         .map(|(i, _)| Action::Create(i))
         .collect();
-    Decision {
-        status,
-        actions,
-        requeue_at: Some(expires_at),
-        transition: None,
-    }
+    Decision { status, actions, requeue_at: Some(expires_at), transition: None }
 }
 
 /// DENIED and EXPIRED: nothing changes but reclaiming what is left.
 fn settle(status: EscalationStatus) -> Decision {
     let actions = reclaims(&status);
-    Decision {
-        status,
-        actions,
-        requeue_at: None,
-        transition: None,
-    }
+    Decision { status, actions, requeue_at: None, transition: None }
 }
 
 fn finish(mut status: EscalationStatus, state: EscalationState, details: String) -> Decision {

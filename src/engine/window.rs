@@ -92,11 +92,7 @@ mod tests {
     use Weekday::*;
 
     fn w(days: &[Weekday], start: &str, end: &str) -> Window {
-        Window {
-            days: days.to_vec(),
-            start: start.into(),
-            end: end.into(),
-        }
+        Window { days: days.to_vec(), start: start.into(), end: end.into() }
     }
 
     fn at(s: &str) -> Timestamp {

@@ -47,7 +47,13 @@ fn identity_rules(user_field: &str, groups_field: &str, what: &str, command: &st
     ]
 }
 
-fn policy(name: &str, resources: &[&str], operations: &[&str], validations: Vec<Value>, match_conditions: Option<Value>) -> Value {
+fn policy(
+    name: &str,
+    resources: &[&str],
+    operations: &[&str],
+    validations: Vec<Value>,
+    match_conditions: Option<Value>,
+) -> Value {
     let mut spec = json!({
         "failurePolicy": "Fail",
         "matchConstraints": {"resourceRules": [{
@@ -126,7 +132,9 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
             &["escalationpolicies"],
             &["CREATE", "UPDATE"],
             bind,
-            Some(json!([{"name": "spec-written", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}])),
+            Some(
+                json!([{"name": "spec-written", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}]),
+            ),
         ),
     ];
     definitions

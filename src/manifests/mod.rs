@@ -1,7 +1,7 @@
 //! `kubectl kudo manifests`: the whole install as one deterministic YAML
 //! stream (DESIGN §9), also committed as `deploy/kudo.yaml`.
 
-mod admission;
+pub mod admission;
 mod deployment;
 mod rbac;
 

@@ -25,11 +25,7 @@ pub fn grant_rb(default_ns: &str, allowed: &[&str], role: &str) -> Grant {
         kind: GrantKind::KubernetesRoleBinding,
         default_namespace: Some(default_ns.into()),
         allowed_namespaces: allowed.iter().map(|s| s.to_string()).collect(),
-        role_ref: RoleRef {
-            kind: RoleKind::ClusterRole,
-            name: role.into(),
-            api_group: RBAC_GROUP.into(),
-        },
+        role_ref: RoleRef { kind: RoleKind::ClusterRole, name: role.into(), api_group: RBAC_GROUP.into() },
     }
 }
 
@@ -38,11 +34,7 @@ pub fn grant_crb(role: &str) -> Grant {
         kind: GrantKind::KubernetesClusterRoleBinding,
         default_namespace: None,
         allowed_namespaces: vec![],
-        role_ref: RoleRef {
-            kind: RoleKind::ClusterRole,
-            name: role.into(),
-            api_group: RBAC_GROUP.into(),
-        },
+        role_ref: RoleRef { kind: RoleKind::ClusterRole, name: role.into(), api_group: RBAC_GROUP.into() },
     }
 }
 
@@ -75,11 +67,7 @@ pub fn office_hours() -> Challenge {
         reviewers: vec![],
         min_approvals: None,
         time_zone: Some("Europe/Paris".into()),
-        windows: vec![Window {
-            days: vec![Mon, Tue, Wed, Thu, Fri],
-            start: "08:00".into(),
-            end: "19:00".into(),
-        }],
+        windows: vec![Window { days: vec![Mon, Tue, Wed, Thu, Fri], start: "08:00".into(), end: "19:00".into() }],
         pattern: None,
     }
 }

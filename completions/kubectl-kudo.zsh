@@ -1,0 +1,132 @@
+#compdef kubectl-kudo
+
+autoload -U is-at-least
+
+_kubectl-kudo() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_kubectl-kudo_commands" \
+"*::: :->kubectl kudo" \
+&& ret=0
+    case $state in
+    (kubectl kudo)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kubectl-kudo-command-$line[1]:"
+        case $line[1] in
+            (manifests)
+_arguments "${_arguments_options[@]}" : \
+'--controller-namespace=[Namespace the controller runs in]:NAMESPACE:_default' \
+'--controller-service-account=[ServiceAccount the controller runs as; the only identity allowed to write escalation status]:NAME:_default' \
+'--image=[Controller image]:IMAGE:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(completion)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':shell:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_kubectl-kudo__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:kubectl-kudo-help-command-$line[1]:"
+        case $line[1] in
+            (manifests)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completion)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_kubectl-kudo_commands] )) ||
+_kubectl-kudo_commands() {
+    local commands; commands=(
+'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
+'completion:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kubectl-kudo commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__completion_commands] )) ||
+_kubectl-kudo__subcmd__completion_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo completion commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help_commands] )) ||
+_kubectl-kudo__subcmd__help_commands() {
+    local commands; commands=(
+'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
+'completion:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'kubectl-kudo help commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__completion_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__completion_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help completion commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__help_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help help commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__manifests_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__manifests_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help manifests commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__manifests_commands] )) ||
+_kubectl-kudo__subcmd__manifests_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo manifests commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_kubectl-kudo" ]; then
+    _kubectl-kudo "$@"
+else
+    compdef _kubectl-kudo kubectl-kudo
+fi

@@ -1,0 +1,261 @@
+//! The identity rules of DESIGN §3, evaluated offline with kube's CEL
+//! evaluator: the shipped ValidatingAdmissionPolicies (all but the
+//! `authorizer` checks, which only an API server can run) and the CRDs'
+//! x-kubernetes-validations.
+
+use kube::{
+    CustomResourceExt,
+    core::cel::{AdmissionRequest, Validator, VapEvaluator, VapExpression},
+};
+use kudo::{api::*, manifests};
+use serde_json::{Value, json};
+
+const CONTROLLER: &str = "system:serviceaccount:kudo-system:kudo-controller";
+
+fn policies() -> Vec<Value> {
+    manifests::admission::policies(&manifests::Options::default()).into_iter().map(|(p, _)| p).collect()
+}
+
+fn uses_authorizer(p: &Value) -> bool {
+    p.to_string().contains("authorizer.")
+}
+
+/// Runs every offline-evaluable policy matching (resource, operation) the
+/// way the API server selects them, and returns the messages of failures.
+fn admit(resource: &str, op: &str, object: &Value, old: Option<&Value>, user: &str, groups: &[&str]) -> Vec<String> {
+    let mut builder = VapEvaluator::builder().object(object.clone()).request(AdmissionRequest {
+        operation: op.into(),
+        username: user.into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..Default::default()
+    });
+    if let Some(old) = old {
+        builder = builder.old_object(old.clone());
+    }
+    let evaluator = builder.build();
+    let mut failures = Vec::new();
+    for p in policies().iter().filter(|p| !uses_authorizer(p)) {
+        let rule = &p["spec"]["matchConstraints"]["resourceRules"][0];
+        let matches = |field: &str, want: &str| rule[field].as_array().unwrap().iter().any(|v| v == want);
+        if !matches("resources", resource) || !matches("operations", op) {
+            continue;
+        }
+        let exprs: Vec<VapExpression> = p["spec"]["validations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| VapExpression {
+                expression: v["expression"].as_str().unwrap().into(),
+                message: v["message"].as_str().map(Into::into),
+                message_expression: v["messageExpression"].as_str().map(Into::into),
+            })
+            .collect();
+        for r in evaluator.evaluate(&exprs) {
+            if !r.passed {
+                failures.push(r.message.unwrap_or_else(|| format!("failed: {}", r.expression)));
+            }
+        }
+    }
+    failures
+}
+
+fn escalation() -> Value {
+    json!({
+        "apiVersion": API_VERSION, "kind": "Escalation",
+        "metadata": {"name": "gain-port-forward-x7k2p"},
+        "spec": {
+            "policyName": "gain-port-forward", "requestor": "alice",
+            "requestorGroups": ["squad-a", "system:authenticated"],
+            "reason": "ticket OPS-1", "revoked": false, "revokedBy": "",
+        },
+    })
+}
+
+fn review() -> Value {
+    json!({
+        "apiVersion": API_VERSION, "kind": "EscalationReview",
+        "metadata": {"name": "r1"},
+        "spec": {
+            "escalationName": "gain-port-forward-x7k2p", "escalationUID": "uid-1",
+            "reviewer": "bob", "reviewerGroups": ["admins", "system:authenticated"], "decision": "APPROVED",
+        },
+    })
+}
+
+const ALICE: &[&str] = &["squad-a", "system:authenticated"];
+const BOB: &[&str] = &["admins", "system:authenticated"];
+
+#[test]
+fn authorizer_checks_live_in_policies_of_their_own() {
+    let (with, without): (Vec<_>, Vec<_>) = policies().into_iter().partition(uses_authorizer);
+    assert_eq!(with.len(), 2, "revoke and policy-bind");
+    assert_eq!(without.len(), 3);
+}
+
+#[test]
+fn escalation_create_captures_identity() {
+    let e = escalation();
+    assert_eq!(admit("escalations", "CREATE", &e, None, "alice", ALICE), Vec::<String>::new());
+    // Groups in another order are the same set.
+    assert!(admit("escalations", "CREATE", &e, None, "alice", &["system:authenticated", "squad-a"]).is_empty());
+
+    let spoofed = admit("escalations", "CREATE", &e, None, "mallory", ALICE);
+    assert_eq!(spoofed.len(), 1, "{spoofed:?}");
+    assert!(spoofed[0].contains("spec.requestor is alice but you are mallory"), "{spoofed:?}");
+
+    let fewer = admit("escalations", "CREATE", &e, None, "alice", &["system:authenticated"]);
+    assert!(fewer[0].contains("spec.requestorGroups must list exactly your groups"), "{fewer:?}");
+    let more = admit("escalations", "CREATE", &e, None, "alice", &["squad-a", "system:authenticated", "admins"]);
+    assert_eq!(more.len(), 1, "{more:?}");
+
+    let mut revoked = escalation();
+    revoked["spec"]["revoked"] = json!(true);
+    revoked["spec"]["revokedBy"] = json!("alice");
+    assert!(admit("escalations", "CREATE", &revoked, None, "alice", ALICE)[0].contains("cannot already be revoked"));
+}
+
+#[test]
+fn revoking_records_the_real_revoker() {
+    let old = escalation();
+    let mut new = escalation();
+    new["spec"]["revoked"] = json!(true);
+    new["spec"]["revokedBy"] = json!("alice");
+    assert!(admit("escalations", "UPDATE", &new, Some(&old), "alice", ALICE).is_empty());
+    let forged = admit("escalations", "UPDATE", &new, Some(&old), "root", &["system:masters"]);
+    assert!(forged[0].contains("spec.revokedBy must be your own username"), "{forged:?}");
+    // A metadata-only update (the controller's finalizer) is not a revoke.
+    let mut meta = escalation();
+    meta["metadata"]["finalizers"] = json!([FINALIZER]);
+    assert!(admit("escalations", "UPDATE", &meta, Some(&old), CONTROLLER, &[]).is_empty());
+}
+
+#[test]
+fn review_create_captures_identity_and_reviews_are_immutable() {
+    let r = review();
+    assert!(admit("escalationreviews", "CREATE", &r, None, "bob", BOB).is_empty());
+    assert!(admit("escalationreviews", "CREATE", &r, None, "bob", &["system:authenticated", "admins"]).is_empty());
+    let spoofed = admit("escalationreviews", "CREATE", &r, None, "alice", ALICE);
+    assert!(spoofed.iter().any(|m| m.contains("spec.reviewer is bob but you are alice")), "{spoofed:?}");
+
+    let mut edited = review();
+    edited["spec"]["decision"] = json!("REJECTED");
+    let msgs = admit("escalationreviews", "UPDATE", &edited, Some(&r), "bob", BOB);
+    assert!(msgs[0].contains("reviews are immutable"), "{msgs:?}");
+    let mut owned = review();
+    owned["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": API_VERSION, "kind": "Escalation", "name": "x", "uid": "uid-1"}]);
+    assert!(admit("escalationreviews", "UPDATE", &owned, Some(&r), CONTROLLER, &[]).is_empty());
+}
+
+#[test]
+fn only_the_controller_writes_status() {
+    let old = escalation();
+    let mut forged = escalation();
+    forged["status"] = json!({"state": "ACCEPTED", "expiresAt": "2099-01-01T00:00:00Z"});
+    let msgs = admit("escalations/status", "UPDATE", &forged, Some(&old), "alice", ALICE);
+    assert!(msgs[0].contains("only the kudo controller"), "{msgs:?}");
+    let msgs = admit("escalations/status", "UPDATE", &forged, Some(&old), "admin", &["system:masters"]);
+    assert_eq!(msgs.len(), 1, "cluster admins too");
+    assert!(
+        admit("escalations/status", "UPDATE", &forged, Some(&old), CONTROLLER, &["system:serviceaccounts"]).is_empty()
+    );
+
+    let other =
+        manifests::Options { namespace: "security".into(), service_account: "kudo".into(), ..Default::default() };
+    let rendered = manifests::render(&other).unwrap();
+    assert!(rendered.contains("request.userInfo.username == 'system:serviceaccount:security:kudo'"));
+}
+
+fn crd_schema<K: CustomResourceExt>() -> Value {
+    let crd = K::crd();
+    serde_json::to_value(crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap()
+}
+
+fn crd_errors<K: CustomResourceExt>(object: &Value, old: Option<&Value>) -> Vec<String> {
+    match Validator::new().validate(&crd_schema::<K>(), object, old) {
+        Ok(()) => vec![],
+        Err(errors) => errors.into_iter().map(|e| e.message).collect(),
+    }
+}
+
+#[test]
+fn escalation_spec_is_immutable_but_revocable() {
+    let old = escalation();
+    assert!(crd_errors::<Escalation>(&old, None).is_empty());
+    let mut edited = escalation();
+    edited["spec"]["reason"] = json!("something else");
+    let errs = crd_errors::<Escalation>(&edited, Some(&old));
+    assert!(errs[0].contains("spec is immutable except revoked"), "{errs:?}");
+
+    let mut widened = escalation();
+    widened["spec"]["duration"] = json!("4h");
+    assert!(crd_errors::<Escalation>(&widened, Some(&old))[0].contains("namespace and duration are immutable"));
+
+    let mut revoked = escalation();
+    revoked["spec"]["revoked"] = json!(true);
+    revoked["spec"]["revokedBy"] = json!("alice");
+    assert!(crd_errors::<Escalation>(&revoked, Some(&old)).is_empty());
+    let errs = crd_errors::<Escalation>(&old, Some(&revoked));
+    assert!(errs.iter().any(|e| e.contains("cannot be un-revoked")), "{errs:?}");
+
+    let mut anonymous = escalation();
+    anonymous["spec"]["revoked"] = json!(true);
+    assert!(crd_errors::<Escalation>(&anonymous, Some(&old)).iter().any(|e| e.contains("revokedBy")));
+
+    // Defaults apply as on the API server: an object without revoked/revokedBy is fine.
+    let mut bare = escalation();
+    bare["spec"].as_object_mut().unwrap().retain(|k, _| k != "revoked" && k != "revokedBy");
+    assert!(crd_errors::<Escalation>(&bare, None).is_empty());
+    assert!(crd_errors::<Escalation>(&bare, Some(&bare)).is_empty());
+}
+
+#[test]
+fn reviews_are_immutable_in_the_crd_too() {
+    let r = review();
+    let mut edited = review();
+    edited["spec"]["message"] = json!("changed my mind");
+    assert!(crd_errors::<EscalationReview>(&edited, Some(&r))[0].contains("reviews are immutable"));
+}
+
+fn policy() -> Value {
+    json!({
+        "apiVersion": API_VERSION, "kind": "EscalationPolicy",
+        "metadata": {"name": "p"},
+        "spec": {
+            "subjects": [{"kind": "Group", "name": "squad-a"}],
+            "target": {
+                "defaultDuration": "60m", "maxDuration": "4h",
+                "grants": [{"kind": "KubernetesRoleBinding", "defaultNamespace": "a", "allowedNamespaces": ["a", "b"],
+                            "roleRef": {"kind": "ClusterRole", "name": "edit", "apiGroup": "rbac.authorization.k8s.io"}}],
+            },
+        },
+    })
+}
+
+#[test]
+fn policy_shape_rules() {
+    assert_eq!(crd_errors::<EscalationPolicy>(&policy(), None), Vec::<String>::new());
+    let cases: [(&str, Value, &str); 6] = [
+        ("/spec/target/defaultDuration", json!("5h"), "must not exceed target.maxDuration"),
+        ("/spec/target/defaultDuration", json!("0s"), "longer than 0s"),
+        ("/spec/target/grants/0/defaultNamespace", json!("c"), "defaultNamespace must be one of allowedNamespaces"),
+        ("/spec/target/grants/0/kind", json!("KubernetesClusterRoleBinding"), "is cluster-wide"),
+        ("/spec/challenges", json!([{"kind": "PeerReview"}]), "needs at least one reviewer"),
+        (
+            "/spec/challenges",
+            json!([{"kind": "TimeWindow", "timeZone": "UTC"}]),
+            "needs timeZone and at least one window",
+        ),
+    ];
+    for (path, value, message) in cases {
+        let mut p = policy();
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        p.pointer_mut(parent).unwrap()[key] = value;
+        let errs = crd_errors::<EscalationPolicy>(&p, None);
+        assert!(errs.iter().any(|e| e.contains(message)), "{path}: {errs:?}");
+    }
+    let mut p = policy();
+    p["spec"]["target"]["grants"] = json!([{"kind": "KubernetesClusterRoleBinding",
+        "roleRef": {"kind": "Role", "name": "x", "apiGroup": "rbac.authorization.k8s.io"}}]);
+    assert!(crd_errors::<EscalationPolicy>(&p, None).iter().any(|e| e.contains("must reference a ClusterRole")));
+}

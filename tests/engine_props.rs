@@ -1,0 +1,194 @@
+//! Property tests: random policies and random histories (time passing,
+//! reviews, revokes, policy edits, tampering), checking the invariants of
+//! DESIGN §2 after every step.
+
+mod common;
+
+use common::*;
+use jiff::SignedDuration;
+use kudo::{
+    api::*,
+    engine::{Action, Observation},
+};
+use proptest::prelude::*;
+
+const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+#[derive(Clone, Debug)]
+enum Event {
+    Wait(i64),
+    Review { who: usize, admin: bool, approve: bool, right_uid: bool },
+    Revoke,
+    EditPolicy,
+    DeleteBinding,
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        4 => (1i64..9000).prop_map(Event::Wait),
+        4 => (0..PEOPLE.len(), any::<bool>(), prop::bool::weighted(0.8), prop::bool::weighted(0.9))
+            .prop_map(|(who, admin, approve, right_uid)| Event::Review { who, admin, approve, right_uid }),
+        1 => Just(Event::Revoke),
+        1 => Just(Event::EditPolicy),
+        1 => Just(Event::DeleteBinding),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct Setup {
+    min_approvals: Option<u32>,
+    requestor_is_admin: bool,
+    requested_minutes: Option<i64>,
+    max_minutes: i64,
+    pending_minutes: i64,
+    cluster_grant: bool,
+}
+
+fn setup() -> impl Strategy<Value = Setup> {
+    (prop::option::of(1u32..4), any::<bool>(), prop::option::of(1i64..600), 1i64..480, 1i64..240, any::<bool>())
+        .prop_map(
+            |(min_approvals, requestor_is_admin, requested_minutes, max_minutes, pending_minutes, cluster_grant)| {
+                Setup {
+                    min_approvals,
+                    requestor_is_admin,
+                    requested_minutes,
+                    max_minutes,
+                    pending_minutes,
+                    cluster_grant,
+                }
+            },
+        )
+}
+
+fn world(s: &Setup) -> World {
+    let challenges = s.min_approvals.map(|m| vec![peer_review(vec![Subject::group("admins")], m)]).unwrap_or_default();
+    let mut p = policy(challenges);
+    p.spec.target.max_duration = DurationText::new(format!("{}m", s.max_minutes));
+    p.spec.target.default_duration = DurationText::new(format!("{}m", s.max_minutes.min(60)));
+    p.spec.pending_timeout = Some(DurationText::new(format!("{}m", s.pending_minutes)));
+    if s.cluster_grant {
+        p.spec.target.grants.push(grant_crb("view"));
+    }
+    let groups: &[&str] = if s.requestor_is_admin { &["squad-a", "admins"] } else { &["squad-a"] };
+    let mut e = escalation("alice", groups);
+    e.spec.duration = s.requested_minutes.map(|m| DurationText::new(format!("{m}m")));
+    World::new(e, p)
+}
+
+fn rank(s: Option<EscalationState>) -> u8 {
+    match s {
+        None => 0,
+        Some(EscalationState::Pending) => 1,
+        Some(EscalationState::Accepted) => 2,
+        Some(EscalationState::Denied | EscalationState::Expired) => 3,
+    }
+}
+
+fn apply(w: &mut World, e: &Event) {
+    match e {
+        Event::Wait(secs) => w.now += SignedDuration::from_secs(*secs),
+        Event::Review { who, admin, approve, right_uid } => {
+            let mut target = w.escalation.clone();
+            if !right_uid {
+                target.metadata.uid = Some("someone-else".into());
+            }
+            let groups: &[&str] = if *admin { &["admins"] } else { &[] };
+            let decision = if *approve { ReviewDecision::Approved } else { ReviewDecision::Rejected };
+            w.reviews.push(review(&target, PEOPLE[*who], groups, decision));
+        }
+        Event::Revoke => {
+            w.escalation.spec.revoked = true;
+            w.escalation.spec.revoked_by = "alice".into();
+        }
+        Event::EditPolicy => {
+            let p = w.policy.as_mut().unwrap();
+            p.metadata.generation = p.metadata.generation.map(|g| g + 1);
+        }
+        Event::DeleteBinding => {
+            if let Some(r) = w.escalation.status.as_ref().and_then(|s| s.grant_refs.first()) {
+                w.observed.insert(r.reference.name.clone(), Observation::Absent);
+            }
+        }
+    }
+}
+
+/// An approval that counts: right instance, eligible, not the requestor.
+fn counted_approvers(w: &World) -> std::collections::BTreeSet<String> {
+    w.reviews
+        .iter()
+        .filter(|r| {
+            r.spec.escalation_uid == w.escalation.metadata.uid.clone().unwrap()
+                && r.spec.reviewer != w.escalation.spec.requestor
+                && r.spec.reviewer_groups.iter().any(|g| g == "admins")
+                && r.spec.decision == ReviewDecision::Approved
+        })
+        .map(|r| r.spec.reviewer.clone())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn invariants_hold_over_any_history(s in setup(), events in prop::collection::vec(event(), 0..24)) {
+        let mut w = world(&s);
+        let requested = s.requested_minutes.unwrap_or(s.max_minutes.min(60));
+        for e in std::iter::once(None).chain(events.iter().map(Some)) {
+            if let Some(e) = e {
+                apply(&mut w, e);
+            }
+            let before = w.state();
+            let d = w.decide();
+
+            // Deterministic.
+            prop_assert_eq!(&d, &w.decide());
+            // Never backwards; final is final.
+            prop_assert!(rank(Some(d.status.state)) >= rank(before), "{:?} -> {:?}", before, d.status.state);
+            if before.is_some_and(EscalationState::is_final) {
+                prop_assert_eq!(Some(d.status.state), before);
+            }
+            // Every Create names a ref that status records, and happens only
+            // while ACCEPTED and before expiresAt.
+            for a in &d.actions {
+                if let Action::Create(i) = *a {
+                    prop_assert!(i < d.status.grant_refs.len());
+                    prop_assert_eq!(d.status.state, EscalationState::Accepted);
+                    prop_assert!(w.now < d.status.expires_at.clone().unwrap().0);
+                }
+            }
+            // Final states reclaim everything not yet reclaimed.
+            if d.status.state.is_final() {
+                prop_assert!(d.actions.iter().all(|a| matches!(a, Action::Reclaim(_))));
+                let pending = d.status.grant_refs.iter().filter(|r| r.status != GrantStatus::Reclaimed).count();
+                prop_assert_eq!(d.actions.len(), pending);
+            }
+            if d.status.state == EscalationState::Accepted {
+                let accepted = d.status.accepted_at.clone().unwrap().0;
+                let expires = d.status.expires_at.clone().unwrap().0;
+                // No grant outlives what was asked, nor the policy maximum.
+                prop_assert!(expires.duration_since(accepted) <= SignedDuration::from_mins(requested.min(s.max_minutes)));
+                prop_assert!(requested <= s.max_minutes);
+                prop_assert_eq!(d.requeue_at, Some(expires));
+                // Accepted only with enough approvals, never the requestor's own.
+                if let Some(min) = s.min_approvals {
+                    prop_assert!(counted_approvers(&w).len() >= min as usize);
+                    let approved_by = &d.status.challenges[0].approved_by;
+                    prop_assert!(!approved_by.iter().any(|a| a == "alice"));
+                }
+            }
+            w.step();
+        }
+    }
+
+    #[test]
+    fn the_requestor_never_approves_themself(min in 1u32..3, copies in 1usize..5) {
+        let e = escalation("alice", &["squad-a", "admins"]);
+        let mut w = World::new(e.clone(), policy(vec![peer_review(vec![Subject::group("admins"), Subject::user("alice")], min)]));
+        for _ in 0..copies {
+            w.reviews.push(approve(&e, "alice", &["squad-a", "admins"]));
+        }
+        let d = w.decide();
+        prop_assert_eq!(d.status.state, EscalationState::Pending, "{}", d.status.state_details);
+        prop_assert!(d.status.challenges[0].approved_by.is_empty());
+    }
+}

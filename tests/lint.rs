@@ -1,0 +1,86 @@
+//! Dangerous-role lint (DESIGN §5).
+
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use kudo::engine::lint::{Reach, lint};
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
+        resources: Some(resources.iter().map(|s| s.to_string()).collect()),
+        verbs: verbs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn ns(list: &[&str]) -> Reach {
+    Reach::Namespaces(list.iter().map(|s| s.to_string()).collect())
+}
+
+fn whys(rules: &[PolicyRule], reach: &Reach) -> Vec<String> {
+    lint(rules, reach, "kudo-system").into_iter().map(|f| f.why).collect()
+}
+
+#[test]
+fn harmless_roles_pass() {
+    let port_forward = [rule(&[""], &["pods/portforward"], &["create"])];
+    assert!(whys(&port_forward, &Reach::Cluster).is_empty());
+    let view = [rule(&["", "apps"], &["pods", "deployments", "configmaps"], &["get", "list", "watch"])];
+    assert!(whys(&view, &Reach::Cluster).is_empty());
+    let rbac_read = [rule(&["rbac.authorization.k8s.io"], &["*"], &["get", "list"])];
+    assert!(whys(&rbac_read, &Reach::Cluster).is_empty());
+    let edit_app = [rule(&["", "apps"], &["pods", "deployments", "secrets"], &["*"])];
+    assert!(whys(&edit_app, &ns(&["application-a"])).is_empty(), "app namespaces are not kudo's");
+}
+
+#[test]
+fn rbac_writers_binders_and_impersonators_are_flagged() {
+    let cases = [
+        (rule(&["rbac.authorization.k8s.io"], &["rolebindings"], &["create"]), "RBAC roles and bindings"),
+        (rule(&["rbac.authorization.k8s.io"], &["clusterrolebindings"], &["patch"]), "RBAC roles and bindings"),
+        (rule(&["*"], &["*"], &["*"]), "RBAC roles and bindings"),
+        (rule(&["rbac.authorization.k8s.io"], &["clusterroles"], &["bind"]), "bind or escalate"),
+        (rule(&["rbac.authorization.k8s.io"], &["roles"], &["escalate"]), "bind or escalate"),
+        (rule(&[""], &["users", "groups"], &["impersonate"]), "impersonate"),
+        (rule(&["k8s.kudo.dev"], &["escalations"], &["delete"]), "kudo's own resources"),
+        (rule(&["k8s.kudo.dev"], &["escalations/status"], &["patch"]), "kudo's own resources"),
+        (
+            rule(&["admissionregistration.k8s.io"], &["validatingadmissionpolicybindings"], &["delete"]),
+            "admission policies",
+        ),
+        (rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"], &["update"]), "CustomResourceDefinitions"),
+        (rule(&["apps"], &["deployments"], &["patch"]), "controller Deployment"),
+        (rule(&[""], &["secrets"], &["get"]), "secrets"),
+        (rule(&[""], &["pods/*"], &["create"]), "pods, exec"),
+        (rule(&["coordination.k8s.io"], &["leases"], &["update"]), "Lease"),
+    ];
+    for (r, want) in cases {
+        let found = whys(std::slice::from_ref(&r), &Reach::Cluster);
+        assert!(found.iter().any(|w| w.contains(want)), "{r:?}: {found:?}");
+    }
+    let all = whys(&[rule(&["*"], &["*"], &["*"])], &Reach::Cluster);
+    assert!(all.len() >= 8, "cluster-admin trips every wire: {all:?}");
+}
+
+#[test]
+fn namespaced_grants_only_reach_namespaced_dangers() {
+    // A RoleBinding cannot reach cluster-scoped objects such as CRDs or escalations...
+    let crd = [rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"], &["*"])];
+    assert!(whys(&crd, &ns(&["application-a"])).is_empty());
+    let kudo = [rule(&["k8s.kudo.dev"], &["*"], &["*"])];
+    assert!(whys(&kudo, &ns(&["application-a"])).is_empty());
+    // ...but rolebindings in its namespace make it permanent there.
+    let rb = [rule(&["rbac.authorization.k8s.io"], &["rolebindings"], &["create"])];
+    assert_eq!(whys(&rb, &ns(&["application-a"])).len(), 1);
+    // And kudo's own namespace is special.
+    let deploy = [rule(&["apps"], &["deployments"], &["update"])];
+    assert!(whys(&deploy, &ns(&["application-a"])).is_empty());
+    assert_eq!(whys(&deploy, &ns(&["application-a", "kudo-system"])).len(), 1);
+}
+
+#[test]
+fn findings_name_the_rule() {
+    let rules = [rule(&[""], &["pods"], &["get"]), rule(&["rbac.authorization.k8s.io"], &["roles"], &["bind"])];
+    let f = lint(&rules, &Reach::Cluster, "kudo-system");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule, 1);
+}
