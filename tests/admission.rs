@@ -259,3 +259,37 @@ fn policy_shape_rules() {
         "roleRef": {"kind": "Role", "name": "x", "apiGroup": "rbac.authorization.k8s.io"}}]);
     assert!(crd_errors::<EscalationPolicy>(&p, None).iter().any(|e| e.contains("must reference a ClusterRole")));
 }
+
+/// Every CRD rule compiles, uses only the variables CRD rules have, and stays
+/// within the API server's cost budget (a CRD over budget is refused at apply).
+#[test]
+fn crd_rules_compile_and_fit_the_cost_budget() {
+    use kube::core::cel::{ScopeContext, analyze_rule, compile_schema};
+    fn walk(node: &Value, path: &str, found: &mut usize) {
+        if let Some(rules) = node["x-kubernetes-validations"].as_array() {
+            let compiled = compile_schema(node);
+            for v in &compiled.validations {
+                assert!(v.is_ok(), "{path}: {:?}", v.as_ref().err());
+            }
+            for r in rules {
+                let rule = r["rule"].as_str().unwrap();
+                let warnings = analyze_rule(rule, &compiled, ScopeContext::CrdValidation);
+                assert!(warnings.is_empty(), "{path}: {rule}: {warnings:?}");
+                *found += 1;
+            }
+        }
+        if let Some(props) = node["properties"].as_object() {
+            for (k, child) in props {
+                walk(child, &format!("{path}.{k}"), found);
+            }
+        }
+        if node["items"].is_object() {
+            walk(&node["items"], &format!("{path}[]"), found);
+        }
+    }
+    let mut found = 0;
+    walk(&crd_schema::<Escalation>(), "Escalation", &mut found);
+    walk(&crd_schema::<EscalationPolicy>(), "EscalationPolicy", &mut found);
+    walk(&crd_schema::<EscalationReview>(), "EscalationReview", &mut found);
+    assert_eq!(found, 17, "every rule was analysed");
+}

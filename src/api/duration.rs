@@ -31,10 +31,6 @@ impl DurationText {
         Self(text.into())
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// Parses with Go semantics (kube's `metav1.Duration` parser) and
     /// rejects negative values, which make no sense for an escalation.
     pub fn parse(&self) -> Result<SignedDuration, DurationError> {

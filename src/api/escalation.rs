@@ -18,6 +18,7 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
     derive = "PartialEq",
     status = "EscalationStatus",
     doc = "A request, made through `kubectl kudo escalate`, to hold an EscalationPolicy's grants for a limited time.",
+    // 240: binding names `kudo-<name>-<index>` must fit Kubernetes' 253.
     validation = Rule::new("size(self.metadata.name) <= 240").message("escalation names are at most 240 characters, so that its binding names fit"),
     printcolumn(name = "Policy", type_ = "string", json_path = ".spec.policyName"),
     printcolumn(name = "Requestor", type_ = "string", json_path = ".spec.requestor"),

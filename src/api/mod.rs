@@ -30,10 +30,6 @@ pub const ESCALATION_LABEL: &str = "k8s.kudo.dev/escalation";
 pub const DEFAULT_NAMESPACE: &str = "kudo-system";
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "kudo-controller";
 
-/// Longest escalation name: grant names `kudo-<name>-<index>` must stay
-/// within the 253 characters Kubernetes allows for object names.
-pub const MAX_ESCALATION_NAME: usize = 240;
-
 /// Most grants a policy may hold. The admission policy checks `bind` once per
 /// grant, and each authorizer check is costly in the API server's CEL budget.
 pub const MAX_GRANTS: usize = 8;

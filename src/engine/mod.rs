@@ -8,4 +8,4 @@ pub mod review;
 mod state;
 pub mod window;
 
-pub use state::{Action, Decision, Inputs, Observation, decide, mark, time_left};
+pub use state::{Action, Decision, Inputs, Observation, decide, mark};

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{checks, plan, review};
@@ -158,6 +158,8 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     };
     let spec = &policy.spec;
     let timeout = checks::pending_timeout(spec);
+    // The API server always sets creationTimestamp; only a hand-made object
+    // lacks it, and then the timeout counts from this evaluation.
     let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
     let deadline = created.checked_add(timeout).unwrap_or(Timestamp::MAX);
     if inputs.now >= deadline {
@@ -349,9 +351,4 @@ fn live(policy: Option<&EscalationPolicy>) -> Option<&EscalationPolicy> {
 
 fn whole_seconds(t: Timestamp) -> Timestamp {
     Timestamp::from_second(t.as_second()).unwrap_or(t)
-}
-
-/// Time left before `expiresAt`, for display.
-pub fn time_left(status: &EscalationStatus, now: Timestamp) -> Option<SignedDuration> {
-    status.expires_at.as_ref().map(|t| t.0.duration_since(now).max(SignedDuration::ZERO))
 }
