@@ -1,0 +1,211 @@
+//! A test-only, in-process Kubernetes API server speaking the real HTTP API
+//! for the resources kudo uses. See README.md for what it does and does not do.
+
+mod admission;
+mod auth;
+mod errors;
+mod objects;
+mod patch;
+mod resources;
+mod schema;
+mod selectors;
+mod server;
+mod store;
+mod table;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use auth::User;
+
+/// One user of the fake cluster, identified by a bearer token.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub token: String,
+    pub user: User,
+}
+
+impl Account {
+    pub fn new(name: &str, groups: &[&str]) -> Self {
+        Self { token: format!("token-{}", name.replace(':', "-")), user: User::new(name, groups) }
+    }
+}
+
+/// The cluster-admin every fake starts with (group `system:masters`).
+pub const ADMIN: &str = "admin";
+
+pub struct FakeApiServer {
+    addr: SocketAddr,
+    state: server::Shared,
+    accounts: Vec<Account>,
+    dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("binding 127.0.0.1:0: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("writing the kubeconfig: {0}")]
+    Kubeconfig(String),
+}
+
+impl FakeApiServer {
+    /// Starts on 127.0.0.1:0 with `admin` (system:masters) and the given accounts.
+    pub async fn start(accounts: Vec<Account>) -> Result<Self, StartError> {
+        Self::start_with_history(accounts, 100_000).await
+    }
+
+    /// As [`start`](Self::start), keeping at most `history` events for watches.
+    pub async fn start_with_history(mut accounts: Vec<Account>, history: usize) -> Result<Self, StartError> {
+        accounts.insert(0, Account::new(ADMIN, &["system:masters"]));
+        let tokens: HashMap<String, User> = accounts.iter().map(|a| (a.token.clone(), a.user.clone())).collect();
+        let mut state = store::State::new(tokens, history);
+        bootstrap(&mut state);
+        let state: server::Shared = Arc::new(Mutex::new(state));
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new().fallback(server::handle).with_state(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        let dir = std::env::temp_dir().join(format!("fake-apiserver-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir)?;
+        let me = Self { addr, state, accounts, dir, shutdown: Some(tx), task: Some(task) };
+        std::fs::write(me.kubeconfig_path(), me.kubeconfig_yaml())
+            .map_err(|e| StartError::Kubeconfig(e.to_string()))?;
+        Ok(me)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kubeconfig with one context per user (named by username), current context `admin`.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.dir.join("kubeconfig")
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn kubeconfig_yaml(&self) -> String {
+        let users: Vec<Value> =
+            self.accounts.iter().map(|a| json!({"name": a.user.name, "user": {"token": a.token}})).collect();
+        let contexts: Vec<Value> = self
+            .accounts
+            .iter()
+            .map(|a| json!({"name": a.user.name, "context": {"cluster": "fake", "user": a.user.name, "namespace": "default"}}))
+            .collect();
+        let config = json!({
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url()}}],
+            "users": users, "contexts": contexts, "current-context": ADMIN,
+        });
+        serde_saphyr::to_string(&config).unwrap_or_default()
+    }
+
+    /// A kube client authenticated as `username`.
+    pub async fn client(&self, username: &str) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig_path()).expect("fake kubeconfig parses");
+        let options = kube::config::KubeConfigOptions { context: Some(username.into()), ..Default::default() };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await.expect("a context for this user");
+        kube::Client::try_from(config).expect("client for the fake")
+    }
+
+    /// Forgets the watch history (like etcd compaction): older resourceVersions answer 410 Gone.
+    pub fn compact(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).compact();
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown_now().await;
+    }
+
+    async fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for FakeApiServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What a fresh cluster holds: namespaces and the bootstrap RBAC that every
+/// cluster has (cluster-admin for system:masters, self-reviews for everyone).
+fn bootstrap(state: &mut store::State) {
+    let admin = User::new("system:apiserver", &["system:masters"]);
+    let objects = [
+        ("/namespaces", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})),
+        ("/namespaces", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}})),
+        (
+            "rbac.authorization.k8s.io/clusterroles",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "cluster-admin"},
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, {"nonResourceURLs": ["*"], "verbs": ["*"]}],
+            }),
+        ),
+        (
+            "rbac.authorization.k8s.io/clusterrolebindings",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "cluster-admin"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}],
+            }),
+        ),
+        (
+            "rbac.authorization.k8s.io/clusterroles",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "system:basic-user"},
+                "rules": [
+                    {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
+                    {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
+                ],
+            }),
+        ),
+        (
+            "rbac.authorization.k8s.io/clusterrolebindings",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "system:basic-user"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:basic-user"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}],
+            }),
+        ),
+    ];
+    for (type_id, obj) in objects {
+        let rt = state.types.iter().find(|t| t.id() == type_id).cloned();
+        if let Some(rt) = rt {
+            let w = objects::Write { rt: &rt, namespace: "", user: &admin, dry_run: false };
+            // Bootstrap objects are constants known to be valid.
+            let _ = objects::create(state, &w, obj);
+        }
+    }
+}

@@ -1,0 +1,682 @@
+//! HTTP: routing, authentication and authorisation of every request,
+//! discovery, and the verbs.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State as AxState,
+    http::{HeaderMap, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::{
+    auth::{self, Attributes, User},
+    errors::{ApiError, ApiResult},
+    objects::{self, Write},
+    patch,
+    resources::ResourceType,
+    selectors::Filter,
+    store::{Event, EventType, State},
+};
+
+pub type Shared = Arc<Mutex<State>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    // A panic while holding the lock is a bug in the fake; keep serving.
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Target {
+    group: String,
+    version: String,
+    plural: String,
+    namespace: String,
+    name: String,
+    sub: String,
+}
+
+enum Route {
+    Version,
+    Api,
+    Apis,
+    ApiGroup(String),
+    Resources(String, String),
+    Object(Target),
+    NotFound,
+}
+
+fn route(path: &str) -> Route {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["version"] => return Route::Version,
+        ["api"] => return Route::Api,
+        ["apis"] => return Route::Apis,
+        ["apis", g] => return Route::ApiGroup(g.to_string()),
+        ["api", v] => return Route::Resources(String::new(), v.to_string()),
+        ["apis", g, v] => return Route::Resources(g.to_string(), v.to_string()),
+        ["api", v, rest @ ..] => (String::new(), v.to_string(), rest),
+        ["apis", g, v, rest @ ..] => (g.to_string(), v.to_string(), rest),
+        _ => return Route::NotFound,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, r @ ..] if !r.is_empty() && !matches!(r, ["status" | "finalize"]) => (ns.to_string(), r),
+        r => (String::new(), r),
+    };
+    let (plural, name, sub) = match rest {
+        [p] => (p, "", ""),
+        [p, n] => (p, *n, ""),
+        [p, n, s] => (p, *n, *s),
+        _ => return Route::NotFound,
+    };
+    Route::Object(Target {
+        group,
+        version,
+        plural: plural.to_string(),
+        namespace,
+        name: name.to_string(),
+        sub: sub.to_string(),
+    })
+}
+
+fn json_response(code: StatusCode, v: Value) -> Response {
+    (code, [(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+pub async fn handle(
+    AxState(shared): AxState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match serve(&shared, &method, &uri, &headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn query(uri: &Uri) -> HashMap<String, String> {
+    uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+async fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiResult<Response> {
+    let user = {
+        let state = lock(shared);
+        let user = auth::authenticate(&state.tokens, headers)?;
+        auth::impersonate(&*state, user, headers)?
+    };
+    let q = query(uri);
+    match route(uri.path()) {
+        Route::Version => Ok(json_response(
+            StatusCode::OK,
+            json!({"major": "1", "minor": "36", "gitVersion": "v1.36.0-fake", "platform": "linux/amd64"}),
+        )),
+        Route::Api => Ok(json_response(
+            StatusCode::OK,
+            json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        )),
+        Route::Apis => Ok(json_response(StatusCode::OK, api_groups(&lock(shared)))),
+        Route::ApiGroup(g) => {
+            let list = api_groups(&lock(shared));
+            let found = list["groups"].as_array().and_then(|gs| gs.iter().find(|x| x["name"] == g.as_str()).cloned());
+            let mut found = found.ok_or_else(|| ApiError::not_found("", "groups", &g))?;
+            found["kind"] = json!("APIGroup");
+            found["apiVersion"] = json!("v1");
+            Ok(json_response(StatusCode::OK, found))
+        }
+        Route::Resources(g, v) => Ok(json_response(StatusCode::OK, resource_list(&lock(shared), &g, &v)?)),
+        Route::NotFound => Err(ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: Value::Null,
+        }),
+        Route::Object(t) => resource(shared, method, t, &q, headers, body, user).await,
+    }
+}
+
+fn api_groups(state: &State) -> Value {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for t in state.types.iter().filter(|t| !t.group.is_empty()) {
+        match groups.iter_mut().find(|(g, _)| *g == t.group) {
+            Some((_, vs)) if !vs.contains(&t.version) => vs.push(t.version.clone()),
+            Some(_) => {}
+            None => groups.push((t.group.clone(), vec![t.version.clone()])),
+        }
+    }
+    json!({
+        "kind": "APIGroupList", "apiVersion": "v1",
+        "groups": groups.iter().map(|(g, vs)| json!({
+            "name": g,
+            "versions": vs.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect::<Vec<_>>(),
+            "preferredVersion": {"groupVersion": format!("{g}/{}", vs[0]), "version": vs[0]},
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn verbs(t: &ResourceType) -> Vec<&'static str> {
+    if t.create_only {
+        vec!["create"]
+    } else {
+        vec!["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    }
+}
+
+fn resource_list(state: &State, group: &str, version: &str) -> ApiResult<Value> {
+    let types: Vec<&ResourceType> = state.types.iter().filter(|t| t.group == group && t.version == version).collect();
+    if types.is_empty() {
+        return Err(ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: Value::Null,
+        });
+    }
+    let mut resources = Vec::new();
+    for t in types {
+        let mut r = json!({
+            "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
+            "verbs": verbs(t),
+        });
+        if !t.short_names.is_empty() {
+            r["shortNames"] = json!(t.short_names);
+        }
+        if !t.categories.is_empty() {
+            r["categories"] = json!(t.categories);
+        }
+        resources.push(r);
+        if t.status {
+            resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
+        }
+    }
+    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    Ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+}
+
+fn scope(ns: &str) -> String {
+    if ns.is_empty() { "at the cluster scope".into() } else { format!("in the namespace \"{ns}\"") }
+}
+
+async fn resource(
+    shared: &Shared,
+    method: &Method,
+    t: Target,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Bytes,
+    user: User,
+) -> ApiResult<Response> {
+    let rt = {
+        let state = lock(shared);
+        state.find_type(&t.group, &t.version, &t.plural).cloned().ok_or_else(|| ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: Value::Null,
+        })?
+    };
+    if !rt.namespaced && !t.namespace.is_empty() {
+        return Err(ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: Value::Null,
+        });
+    }
+    if !t.sub.is_empty() && !(t.sub == "status" && rt.status) {
+        return Err(ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+            details: Value::Null,
+        });
+    }
+    let is_watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match (method.as_str(), t.name.is_empty()) {
+        ("GET", true) if is_watch => "watch",
+        ("GET", true) => "list",
+        ("GET", false) => "get",
+        ("POST", true) => "create",
+        ("PUT", false) => "update",
+        ("PATCH", false) => "patch",
+        ("DELETE", false) => "delete",
+        ("DELETE", true) => "deletecollection",
+        _ => {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource"
+            )));
+        }
+    };
+    if rt.create_only && verb != "create" {
+        return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
+    }
+    let attrs = Attributes {
+        verb: verb.into(),
+        group: rt.group.clone(),
+        resource: rt.plural.clone(),
+        subresource: t.sub.clone(),
+        namespace: t.namespace.clone(),
+        name: t.name.clone(),
+    };
+    let self_review = matches!(rt.plural.as_str(), "selfsubjectreviews" | "selfsubjectaccessreviews");
+    if !self_review && !auth::allowed(&*lock(shared), &user, &attrs) {
+        let resource = if t.sub.is_empty() { rt.plural.clone() } else { format!("{}/{}", rt.plural, t.sub) };
+        let mut e = ApiError::forbidden(&user.name, verb, &resource, &rt.group, &scope(&t.namespace));
+        if !t.name.is_empty() {
+            e.message = e.message.replacen(&format!("{resource} is"), &format!("{resource} \"{}\" is", t.name), 1);
+        }
+        e.details = json!({"name": t.name, "group": rt.group, "kind": rt.plural});
+        return Err(e);
+    }
+    let dry_run = q.get("dryRun").is_some_and(|d| d == "All");
+    match verb {
+        "get" => {
+            let state = lock(shared);
+            let obj = state
+                .get(&rt.id(), &t.namespace, &t.name)
+                .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            Ok(respond(headers, &rt, StatusCode::OK, obj.clone(), false))
+        }
+        "list" => list(shared, &rt, &t, q, headers),
+        "watch" => watch(shared, &rt, &t, q),
+        "create" => {
+            let obj = parse_body(&body, headers)?;
+            if rt.create_only {
+                return review(shared, &rt, obj, &user);
+            }
+            let mut state = lock(shared);
+            let w = Write { rt: &rt, namespace: &t.namespace, user: &user, dry_run };
+            let created = objects::create(&mut state, &w, obj)?;
+            if !dry_run {
+                let manager = q.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
+                let key = (rt.id(), t.namespace.clone(), objects::name_of(&created).to_string());
+                patch::record_update(state.managed.entry(key).or_default(), &manager, &json!({}), &created);
+                objects::collect_garbage(&mut state);
+            }
+            Ok(respond(headers, &rt, StatusCode::CREATED, created, false))
+        }
+        "update" => {
+            let obj = parse_body(&body, headers)?;
+            let mut state = lock(shared);
+            let w = Write { rt: &rt, namespace: &t.namespace, user: &user, dry_run };
+            let old = state.get(&rt.id(), &t.namespace, &t.name).cloned();
+            let updated = objects::update(&mut state, &w, &t.name, &t.sub, obj, true)?;
+            track(&mut state, &rt, &t, q, old.as_ref(), &updated);
+            objects::collect_garbage(&mut state);
+            Ok(respond(headers, &rt, StatusCode::OK, updated, false))
+        }
+        "patch" => patch_object(shared, &rt, &t, q, headers, &body, &user, dry_run),
+        "delete" => {
+            let options = if body.is_empty() { Value::Null } else { parse_body(&body, headers)? };
+            let mut state = lock(shared);
+            let w = Write { rt: &rt, namespace: &t.namespace, user: &user, dry_run };
+            let deleted = objects::delete(&mut state, &w, &t.name, &options)?;
+            if options["propagationPolicy"] != "Orphan" {
+                objects::collect_garbage(&mut state);
+            }
+            Ok(respond(headers, &rt, StatusCode::OK, deleted, false))
+        }
+        "deletecollection" => {
+            let filter =
+                Filter::parse(q.get("labelSelector").map(String::as_str), q.get("fieldSelector").map(String::as_str))?;
+            let mut state = lock(shared);
+            let ns = (!t.namespace.is_empty()).then_some(t.namespace.as_str());
+            let names: Vec<(String, String)> = state
+                .list(&rt.id(), ns)
+                .into_iter()
+                .filter(|o| filter.matches(o))
+                .map(|o| {
+                    (
+                        o["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
+                        objects::name_of(o).to_string(),
+                    )
+                })
+                .collect();
+            let mut items = Vec::new();
+            for (ns, name) in names {
+                let w = Write { rt: &rt, namespace: &ns, user: &user, dry_run };
+                items.push(objects::delete(&mut state, &w, &name, &Value::Null)?);
+            }
+            objects::collect_garbage(&mut state);
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": {}, "items": items}),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed("unsupported")),
+    }
+}
+
+fn track(
+    state: &mut State,
+    rt: &ResourceType,
+    t: &Target,
+    q: &HashMap<String, String>,
+    old: Option<&Value>,
+    new: &Value,
+) {
+    let manager = q.get("fieldManager").cloned().unwrap_or_else(|| "unknown".into());
+    let key = (rt.id(), t.namespace.clone(), t.name.clone());
+    if let (Some(old), Some(managed)) = (old, state.managed.get_mut(&key)) {
+        patch::record_update(managed, &manager, old, new);
+    } else if let Some(old) = old {
+        patch::record_update(state.managed.entry(key).or_default(), &manager, old, new);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn patch_object(
+    shared: &Shared,
+    rt: &ResourceType,
+    t: &Target,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    user: &User,
+    dry_run: bool,
+) -> ApiResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let mut state = lock(shared);
+    let w = Write { rt, namespace: &t.namespace, user, dry_run };
+    let live = state.get(&rt.id(), &t.namespace, &t.name).cloned();
+    let key = (rt.id(), t.namespace.clone(), t.name.clone());
+    let (new, created) = match content_type.as_str() {
+        "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+            let manager = q.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"))?;
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("apply patch is not UTF-8"))?;
+            let applied: Value =
+                serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+            if applied["apiVersion"].as_str() != Some(rt.api_version().as_str())
+                || applied["kind"].as_str() != Some(rt.kind.as_str())
+            {
+                return Err(ApiError::bad_request(format!(
+                    "apiVersion and kind must be {} {} in an apply patch",
+                    rt.api_version(),
+                    rt.kind
+                )));
+            }
+            let force = q.get("force").is_some_and(|f| f == "true");
+            let mut managed = state.managed.get(&key).cloned().unwrap_or_default();
+            let mut merged =
+                patch::apply(live.as_ref(), &applied, patch::Apply { manager, force, managed: &mut managed })?;
+            let result = match &live {
+                None if t.sub.is_empty() => {
+                    merged["metadata"]["name"] = json!(t.name);
+                    (objects::create(&mut state, &w, merged)?, true)
+                }
+                None => return Err(ApiError::not_found(&rt.group, &rt.plural, &t.name)),
+                Some(_) => {
+                    if applied["metadata"]["resourceVersion"].is_null()
+                        && let Some(m) = merged["metadata"].as_object_mut()
+                    {
+                        m.remove("resourceVersion");
+                    }
+                    (objects::update(&mut state, &w, &t.name, &t.sub, merged, false)?, false)
+                }
+            };
+            if !dry_run {
+                state.managed.insert(key, managed);
+            }
+            result
+        }
+        other => {
+            let live = live.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &t.name))?;
+            let patch_body: Value =
+                serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid patch body: {e}")))?;
+            let mut patched = match other {
+                "application/merge-patch+json" => patch::merge_like(&live, &patch_body, false),
+                "application/strategic-merge-patch+json" if rt.schema.is_none() => {
+                    patch::merge_like(&live, &patch_body, true)
+                }
+                "application/json-patch+json" => patch::json_patch(&live, &patch_body)?,
+                _ => return Err(ApiError::unsupported_media_type(other)),
+            };
+            if patched["metadata"]["resourceVersion"].is_null()
+                && let Some(m) = patched["metadata"].as_object_mut()
+            {
+                m.remove("resourceVersion");
+            }
+            let updated = objects::update(&mut state, &w, &t.name, &t.sub, patched, false)?;
+            track(&mut state, rt, t, q, Some(&live), &updated);
+            (updated, false)
+        }
+    };
+    objects::collect_garbage(&mut state);
+    let code = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(respond(headers, rt, code, new, false))
+}
+
+fn parse_body(body: &Bytes, headers: &HeaderMap) -> ApiResult<Value> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    if ct.contains("yaml") {
+        let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
+        return serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("couldn't decode the request body: {e}")))
+}
+
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"))
+}
+
+fn respond(headers: &HeaderMap, rt: &ResourceType, code: StatusCode, obj: Value, _list: bool) -> Response {
+    if wants_table(headers) {
+        return json_response(
+            code,
+            crate::table::table(rt, std::slice::from_ref(&obj), &obj["metadata"]["resourceVersion"]),
+        );
+    }
+    json_response(code, obj)
+}
+
+fn list(
+    shared: &Shared,
+    rt: &ResourceType,
+    t: &Target,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let filter = Filter::parse(q.get("labelSelector").map(String::as_str), q.get("fieldSelector").map(String::as_str))?;
+    let state = lock(shared);
+    let ns = (!t.namespace.is_empty()).then_some(t.namespace.as_str());
+    let mut items: Vec<&Value> = state.list(&rt.id(), ns).into_iter().filter(|o| filter.matches(o)).collect();
+    let start_after = q
+        .get("continue")
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| ApiError::bad_request("invalid continue token"))
+        })
+        .transpose()?;
+    let key =
+        |o: &Value| format!("{}/{}", o["metadata"]["namespace"].as_str().unwrap_or_default(), objects::name_of(o));
+    if let Some(after) = &start_after {
+        items.retain(|o| key(o).as_str() > after.as_str());
+    }
+    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let mut meta = json!({"resourceVersion": state.rv().to_string()});
+    if let Some(limit) = limit
+        && items.len() > limit
+    {
+        items.truncate(limit);
+        let last = items.last().map(|o| key(o)).unwrap_or_default();
+        meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(last));
+        meta["remainingItemCount"] = json!(0);
+    }
+    let rv = meta["resourceVersion"].clone();
+    if wants_table(headers) {
+        let owned: Vec<Value> = items.into_iter().cloned().collect();
+        return Ok(json_response(StatusCode::OK, crate::table::table(rt, &owned, &rv)));
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items}),
+    ))
+}
+
+fn watch_event(kind: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": kind, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+/// How a stored event looks through a watch with a selector.
+fn visible(e: &Event, filter: &Filter) -> Option<&'static str> {
+    let now = e.kind != EventType::Deleted && filter.matches(&e.object);
+    let before = match e.kind {
+        EventType::Added => false,
+        EventType::Deleted => filter.matches(&e.object),
+        EventType::Modified => e.old.as_ref().is_some_and(|o| filter.matches(o)),
+    };
+    match (before, now, e.kind) {
+        (_, _, EventType::Deleted) if before => Some("DELETED"),
+        (false, true, _) => Some("ADDED"),
+        (true, true, _) => Some("MODIFIED"),
+        (true, false, _) => Some("DELETED"),
+        _ => None,
+    }
+}
+
+fn watch(shared: &Shared, rt: &ResourceType, t: &Target, q: &HashMap<String, String>) -> ApiResult<Response> {
+    let filter = Filter::parse(q.get("labelSelector").map(String::as_str), q.get("fieldSelector").map(String::as_str))?;
+    let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let send_initial = q.get("sendInitialEvents").is_some_and(|b| b == "true");
+    let timeout = q.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok()).unwrap_or(1800);
+    let requested =
+        q.get("resourceVersion").filter(|r| !r.is_empty() && *r != "0").map(|r| r.parse::<u64>().unwrap_or(0));
+    let (tx, rx) = mpsc::channel::<Bytes>(1024);
+    let type_id = rt.id();
+    let ns = t.namespace.clone();
+    let kind = rt.kind.clone();
+    let api_version = rt.api_version();
+    let in_scope = move |e: &Event| e.type_id == type_id && (ns.is_empty() || e.namespace == ns);
+    let (mut live, initial, start_rv) = {
+        let state = lock(shared);
+        let live = state.tx.subscribe();
+        let mut initial = Vec::new();
+        match requested {
+            Some(rv) if !send_initial => match state.events_since(rv, &rt.id()) {
+                Some(events) => {
+                    for e in events.iter().filter(|e| in_scope(e)) {
+                        if let Some(k) = visible(e, &filter) {
+                            initial.push(watch_event(k, &e.object));
+                        }
+                    }
+                }
+                None => {
+                    let gone = ApiError::gone(format!("too old resource version: {rv} ({})", state.history_floor));
+                    initial.push(watch_event("ERROR", &gone.status()));
+                    let body =
+                        Body::from_stream(futures::stream::iter(initial.into_iter().map(Ok::<_, std::io::Error>)));
+                    return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response());
+                }
+            },
+            _ => {
+                let ns = (!t.namespace.is_empty()).then_some(t.namespace.as_str());
+                for o in state.list(&rt.id(), ns).into_iter().filter(|o| filter.matches(o)) {
+                    initial.push(watch_event("ADDED", o));
+                }
+                if send_initial {
+                    let mark = json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": state.rv().to_string(), "annotations": {"k8s.io/initial-events-end": "true"}}});
+                    initial.push(watch_event("BOOKMARK", &mark));
+                }
+            }
+        }
+        (live, initial, state.rv())
+    };
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        for line in initial {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(Duration::from_secs(timeout));
+        tokio::pin!(deadline);
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                _ = tick.tick(), if bookmarks => {
+                    let rv = lock(&shared).rv();
+                    let mark = json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rv.to_string()}});
+                    if tx.send(watch_event("BOOKMARK", &mark)).await.is_err() { return; }
+                }
+                e = live.recv() => match e {
+                    Ok(e) => {
+                        if e.rv <= start_rv || !in_scope(&e) { continue; }
+                        if let Some(k) = visible(&e, &filter)
+                            && tx.send(watch_event(k, &e.object)).await.is_err() { return; }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = tx.send(watch_event("ERROR", &ApiError::gone("watch fell behind; relist").status())).await;
+                        return;
+                    }
+                    Err(_) => return,
+                },
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<_, std::io::Error>));
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// SelfSubjectReview, SubjectAccessReview, SelfSubjectAccessReview: answered, not stored.
+fn review(shared: &Shared, rt: &ResourceType, mut obj: Value, user: &User) -> ApiResult<Response> {
+    let state = lock(shared);
+    let attrs = |spec: &Value| {
+        let r = &spec["resourceAttributes"];
+        let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        Attributes {
+            verb: s("verb"),
+            group: s("group"),
+            resource: s("resource"),
+            subresource: s("subresource"),
+            namespace: s("namespace"),
+            name: s("name"),
+        }
+    };
+    match rt.plural.as_str() {
+        "selfsubjectreviews" => {
+            obj["status"] = json!({"userInfo": {"username": user.name, "groups": user.groups}});
+        }
+        "selfsubjectaccessreviews" => {
+            let allowed = auth::allowed(&*state, user, &attrs(&obj["spec"]));
+            obj["status"] = json!({"allowed": allowed});
+        }
+        _ => {
+            let spec = &obj["spec"];
+            let groups: Vec<&str> = spec["groups"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let subject = User {
+                name: spec["user"].as_str().unwrap_or_default().into(),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            };
+            let allowed = auth::allowed(&*state, &subject, &attrs(spec));
+            obj["status"] = json!({"allowed": allowed, "reason": if allowed { "allowed by RBAC" } else { "" }});
+        }
+    }
+    obj["apiVersion"] = json!(rt.api_version());
+    obj["kind"] = json!(rt.kind);
+    obj["metadata"]["creationTimestamp"] = json!(objects::now());
+    Ok(json_response(StatusCode::CREATED, obj))
+}
