@@ -199,3 +199,16 @@ fn completions_are_current() {
         );
     }
 }
+
+#[test]
+fn ci_runs_the_readme_test_command_verbatim() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let test_command = readme
+        .lines()
+        .find(|l| l.starts_with("cargo fmt"))
+        .and_then(|l| l.split("   #").next())
+        .expect("the README's first lines give the test command")
+        .trim();
+    let ci = std::fs::read_to_string(".ci/run").unwrap();
+    assert_eq!(ci.lines().filter(|l| !l.trim().is_empty()).last().map(str::trim), Some(test_command));
+}

@@ -83,12 +83,12 @@ impl ApiError {
         Self::new(405, "MethodNotAllowed", message.into())
     }
 
-    pub fn unsupported_media_type(content_type: &str) -> Self {
+    pub fn unsupported_media_type(accepted: &str, content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml; got {content_type}"
+                "the body of the request was in an unknown format - accepted media types include: {accepted}; got {content_type}"
             ),
         )
     }

@@ -5,13 +5,16 @@ mod admission;
 mod auth;
 mod errors;
 mod objects;
+mod openapi;
 mod patch;
+mod protobuf;
 mod resources;
 mod schema;
 mod selectors;
 mod server;
 mod store;
 mod table;
+mod tls;
 
 use std::{
     collections::HashMap,
@@ -20,8 +23,10 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use axum_server::tls_rustls::RustlsConfig;
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 pub use auth::User;
 
@@ -46,7 +51,8 @@ pub struct FakeApiServer {
     state: server::Shared,
     accounts: Vec<Account>,
     dir: PathBuf,
-    shutdown: Option<oneshot::Sender<()>>,
+    handle: axum_server::Handle<SocketAddr>,
+    ca_pem: &'static str,
     task: Option<JoinHandle<()>>,
 }
 
@@ -54,6 +60,8 @@ pub struct FakeApiServer {
 pub enum StartError {
     #[error("binding 127.0.0.1:0: {0}")]
     Bind(#[from] std::io::Error),
+    #[error("generating the serving certificate: {0}")]
+    Tls(String),
     #[error("writing the kubeconfig: {0}")]
     Kubeconfig(String),
 }
@@ -71,27 +79,27 @@ impl FakeApiServer {
         let mut state = store::State::new(tokens, history);
         bootstrap(&mut state);
         let state: server::Shared = Arc::new(Mutex::new(state));
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let tls = tls::material().map_err(StartError::Tls)?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let app = axum::Router::new().fallback(server::handle).with_state(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls.server.clone()))?
+            .handle(handle.clone());
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let _ = server.serve(app.into_make_service()).await;
         });
         let dir = std::env::temp_dir().join(format!("fake-apiserver-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir)?;
-        let me = Self { addr, state, accounts, dir, shutdown: Some(tx), task: Some(task) };
+        let me = Self { addr, state, accounts, dir, handle, ca_pem: &tls.ca_pem, task: Some(task) };
         std::fs::write(me.kubeconfig_path(), me.kubeconfig_yaml())
             .map_err(|e| StartError::Kubeconfig(e.to_string()))?;
         Ok(me)
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
     /// A kubeconfig with one context per user (named by username), current context `admin`.
@@ -113,7 +121,10 @@ impl FakeApiServer {
             .collect();
         let config = json!({
             "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url()}}],
+            "clusters": [{"name": "fake", "cluster": {
+                "server": self.url(),
+                "certificate-authority-data": BASE64.encode(self.ca_pem),
+            }}],
             "users": users, "contexts": contexts, "current-context": ADMIN,
         });
         serde_saphyr::to_string(&config).unwrap_or_default()
@@ -136,10 +147,13 @@ impl FakeApiServer {
         self.shutdown_now().await;
     }
 
+    /// The PEM of the CA that signed the serving certificate.
+    pub fn ca_pem(&self) -> &str {
+        self.ca_pem
+    }
+
     async fn shutdown_now(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.handle.shutdown();
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
@@ -149,9 +163,7 @@ impl FakeApiServer {
 
 impl Drop for FakeApiServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.handle.shutdown();
         if let Some(task) = self.task.take() {
             task.abort();
         }

@@ -10,7 +10,7 @@ pub type Causes = Vec<(String, String)>;
 /// Returns the defaulted, pruned object, or the reasons it is invalid.
 pub fn admit(schema: &Value, object: &Value, old: Option<&Value>) -> Result<Value, Causes> {
     let mut obj = apply_defaults(schema, object);
-    prune(schema, &mut obj, true);
+    prune_unknown(schema, &mut obj);
     let mut causes = Vec::new();
     check(schema, &obj, "", &mut causes, true);
     if causes.is_empty()
@@ -24,32 +24,47 @@ pub fn admit(schema: &Value, object: &Value, old: Option<&Value>) -> Result<Valu
     if causes.is_empty() { Ok(obj) } else { Err(causes) }
 }
 
-fn prune(schema: &Value, value: &mut Value, root: bool) {
+/// Drops the fields the schema does not know, returning their paths.
+pub fn prune_unknown(schema: &Value, object: &mut Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    prune(schema, object, "", &mut unknown);
+    unknown
+}
+
+fn prune(schema: &Value, value: &mut Value, at: &str, unknown: &mut Vec<String>) {
     if schema["x-kubernetes-preserve-unknown-fields"] == true {
         return;
     }
+    let root = at.is_empty();
     match value {
         Value::Object(map) => {
             if let Some(props) = schema["properties"].as_object() {
                 map.retain(|k, _| {
-                    props.contains_key(k) || (root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                    let known =
+                        props.contains_key(k) || (root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"));
+                    if !known {
+                        unknown.push(path(at, k));
+                    }
+                    known
                 });
-                for (k, v) in map.iter_mut() {
+                // ObjectMeta is validated by the server, not by the CRD schema.
+                for (k, v) in map.iter_mut().filter(|(k, _)| !(root && k.as_str() == "metadata")) {
                     if let Some(s) = props.get(k) {
-                        prune(s, v, false);
+                        prune(s, v, &path(at, k), unknown);
                     }
                 }
             } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
-                for v in map.values_mut() {
-                    prune(ap, v, false);
+                for (k, v) in map.iter_mut() {
+                    prune(ap, v, &path(at, k), unknown);
                 }
             } else if schema["type"] == "object" && schema.get("additionalProperties").is_none() && !root {
+                unknown.extend(map.keys().map(|k| path(at, k)));
                 map.clear();
             }
         }
         Value::Array(items) => {
-            for v in items {
-                prune(&schema["items"], v, false);
+            for (i, v) in items.iter_mut().enumerate() {
+                prune(&schema["items"], v, &format!("{at}[{i}]"), unknown);
             }
         }
         _ => {}

@@ -49,6 +49,8 @@ enum Route {
     Apis,
     ApiGroup(String),
     Resources(String, String),
+    OpenApi,
+    OpenApiGroupVersion(String),
     Object(Target),
     NotFound,
 }
@@ -59,6 +61,8 @@ fn route(path: &str) -> Route {
         ["version"] => return Route::Version,
         ["api"] => return Route::Api,
         ["apis"] => return Route::Apis,
+        ["openapi", "v3"] => return Route::OpenApi,
+        ["openapi", "v3", gv @ ..] => return Route::OpenApiGroupVersion(gv.join("/")),
         ["apis", g] => return Route::ApiGroup(g.to_string()),
         ["api", v] => return Route::Resources(String::new(), v.to_string()),
         ["apis", g, v] => return Route::Resources(g.to_string(), v.to_string()),
@@ -133,13 +137,22 @@ async fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap,
             Ok(json_response(StatusCode::OK, found))
         }
         Route::Resources(g, v) => Ok(json_response(StatusCode::OK, resource_list(&lock(shared), &g, &v)?)),
-        Route::NotFound => Err(ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Value::Null,
-        }),
+        Route::OpenApi => Ok(json_response(StatusCode::OK, crate::openapi::root(&lock(shared).types))),
+        Route::OpenApiGroupVersion(gv) => match crate::openapi::group_version(&lock(shared).types, &gv) {
+            Some(doc) => Ok(json_response(StatusCode::OK, doc)),
+            None => Err(not_found_path()),
+        },
+        Route::NotFound => Err(not_found_path()),
         Route::Object(t) => resource(shared, method, t, &q, headers, body, user).await,
+    }
+}
+
+fn not_found_path() -> ApiError {
+    ApiError {
+        code: 404,
+        reason: "NotFound",
+        message: "the server could not find the requested resource".into(),
+        details: Value::Null,
     }
 }
 
@@ -173,12 +186,7 @@ fn verbs(t: &ResourceType) -> Vec<&'static str> {
 fn resource_list(state: &State, group: &str, version: &str) -> ApiResult<Value> {
     let types: Vec<&ResourceType> = state.types.iter().filter(|t| t.group == group && t.version == version).collect();
     if types.is_empty() {
-        return Err(ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Value::Null,
-        });
+        return Err(not_found_path());
     }
     let mut resources = Vec::new();
     for t in types {
@@ -223,21 +231,9 @@ async fn resource(
             details: Value::Null,
         })?
     };
-    if !rt.namespaced && !t.namespace.is_empty() {
-        return Err(ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Value::Null,
-        });
-    }
-    if !t.sub.is_empty() && !(t.sub == "status" && rt.status) {
-        return Err(ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Value::Null,
-        });
+    let unknown_sub = !t.sub.is_empty() && (t.sub != "status" || !rt.status);
+    if (!rt.namespaced && !t.namespace.is_empty()) || unknown_sub {
+        return Err(not_found_path());
     }
     let is_watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
     let verb = match (method.as_str(), t.name.is_empty()) {
@@ -250,9 +246,9 @@ async fn resource(
         ("DELETE", false) => "delete",
         ("DELETE", true) => "deletecollection",
         _ => {
-            return Err(ApiError::method_not_allowed(format!(
-                "the server does not allow this method on the requested resource"
-            )));
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
         }
     };
     if rt.create_only && verb != "create" {
@@ -292,6 +288,7 @@ async fn resource(
             if rt.create_only {
                 return review(shared, &rt, obj, &user);
             }
+            let unknown = unknown_fields(&rt, q, &obj)?;
             let mut state = lock(shared);
             let w = Write { rt: &rt, namespace: &t.namespace, user: &user, dry_run };
             let created = objects::create(&mut state, &w, obj)?;
@@ -301,17 +298,18 @@ async fn resource(
                 patch::record_update(state.managed.entry(key).or_default(), &manager, &json!({}), &created);
                 objects::collect_garbage(&mut state);
             }
-            Ok(respond(headers, &rt, StatusCode::CREATED, created, false))
+            Ok(with_warnings(respond(headers, &rt, StatusCode::CREATED, created, false), &unknown))
         }
         "update" => {
             let obj = parse_body(&body, headers)?;
+            let unknown = unknown_fields(&rt, q, &obj)?;
             let mut state = lock(shared);
             let w = Write { rt: &rt, namespace: &t.namespace, user: &user, dry_run };
             let old = state.get(&rt.id(), &t.namespace, &t.name).cloned();
             let updated = objects::update(&mut state, &w, &t.name, &t.sub, obj, true)?;
             track(&mut state, &rt, &t, q, old.as_ref(), &updated);
             objects::collect_garbage(&mut state);
-            Ok(respond(headers, &rt, StatusCode::OK, updated, false))
+            Ok(with_warnings(respond(headers, &rt, StatusCode::OK, updated, false), &unknown))
         }
         "patch" => patch_object(shared, &rt, &t, q, headers, &body, &user, dry_run),
         "delete" => {
@@ -396,6 +394,7 @@ fn patch_object(
     let w = Write { rt, namespace: &t.namespace, user, dry_run };
     let live = state.get(&rt.id(), &t.namespace, &t.name).cloned();
     let key = (rt.id(), t.namespace.clone(), t.name.clone());
+    let unknown;
     let (new, created) = match content_type.as_str() {
         "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
             let manager = q.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"))?;
@@ -411,6 +410,7 @@ fn patch_object(
                     rt.kind
                 )));
             }
+            unknown = unknown_fields(rt, q, &applied)?;
             let force = q.get("force").is_some_and(|f| f == "true");
             let mut managed = state.managed.get(&key).cloned().unwrap_or_default();
             let mut merged =
@@ -445,8 +445,14 @@ fn patch_object(
                     patch::merge_like(&live, &patch_body, true)
                 }
                 "application/json-patch+json" => patch::json_patch(&live, &patch_body)?,
-                _ => return Err(ApiError::unsupported_media_type(other)),
+                _ => {
+                    return Err(ApiError::unsupported_media_type(
+                        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+                        other,
+                    ));
+                }
             };
+            unknown = unknown_fields(rt, q, &patched)?;
             if patched["metadata"]["resourceVersion"].is_null()
                 && let Some(m) = patched["metadata"].as_object_mut()
             {
@@ -459,16 +465,52 @@ fn patch_object(
     };
     objects::collect_garbage(&mut state);
     let code = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(respond(headers, rt, code, new, false))
+    Ok(with_warnings(respond(headers, rt, code, new, false), &unknown))
+}
+
+/// `fieldValidation`: Strict rejects fields the schema does not declare, Warn
+/// (the server's default) names them in `Warning` headers, Ignore drops them
+/// silently. Only custom resources have a schema to check against.
+fn unknown_fields(rt: &ResourceType, q: &HashMap<String, String>, obj: &Value) -> ApiResult<Vec<String>> {
+    let mode = q.get("fieldValidation").map(String::as_str).unwrap_or("Warn");
+    if !matches!(mode, "Ignore" | "Warn" | "Strict") {
+        return Err(ApiError::bad_request(format!(
+            "fieldValidation: Unsupported value: \"{mode}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
+        )));
+    }
+    let Some(schema) = rt.schema.as_ref().filter(|_| mode != "Ignore") else { return Ok(Vec::new()) };
+    let unknown = crate::schema::prune_unknown(schema, &mut obj.clone());
+    if mode == "Strict" && !unknown.is_empty() {
+        let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", fields.join(", "))));
+    }
+    Ok(unknown)
+}
+
+fn with_warnings(mut response: Response, unknown: &[String]) -> Response {
+    for field in unknown {
+        if let Ok(value) = header::HeaderValue::from_str(&format!("299 - \"unknown field \\\"{field}\\\"\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
 }
 
 fn parse_body(body: &Bytes, headers: &HeaderMap) -> ApiResult<Value> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
-    if ct.contains("yaml") {
-        let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
-        return serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")));
+    match ct.split(';').next().unwrap_or_default().trim() {
+        "application/json" | "" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("couldn't decode the request body: {e}"))),
+        "application/yaml" => {
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body is not UTF-8"))?;
+            serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
+        }
+        "application/vnd.kubernetes.protobuf" => crate::protobuf::decode(body, ct),
+        other => Err(ApiError::unsupported_media_type(
+            "application/json, application/yaml, application/vnd.kubernetes.protobuf",
+            other,
+        )),
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("couldn't decode the request body: {e}")))
 }
 
 fn wants_table(headers: &HeaderMap) -> bool {

@@ -122,10 +122,19 @@ impl State {
                 self.history_floor = e.rv;
             }
         }
-        let _ = self.tx.send(event);
         if type_id == "apiextensions.k8s.io/customresourcedefinitions" {
+            if kind == EventType::Deleted {
+                // A deleted CRD takes its objects with it (no events: their watches end with the kind).
+                let served = format!(
+                    "{}/{}",
+                    event.object["spec"]["group"].as_str().unwrap_or_default(),
+                    event.object["spec"]["names"]["plural"].as_str().unwrap_or_default()
+                );
+                self.objects.remove(&served);
+            }
             self.refresh_crd_types();
         }
+        let _ = self.tx.send(event);
     }
 
     /// Events after `rv` for a kind, or None when some were compacted away.
