@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_kudo_global_optspecs
-    string join \n h/help V/version
+    string join \n kubeconfig= context= cluster= user= as= as-group= request-timeout= h/help V/version
 end
 
 function __fish_kubectl_kudo_needs_command
@@ -24,18 +24,64 @@ function __fish_kubectl_kudo_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "controller" -d 'Run the controller (in cluster, or locally against the current kubeconfig)'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-namespace -d 'Namespace the controller runs in' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-service-account -d 'ServiceAccount the controller runs as; the only identity allowed to write escalation status' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l image -d 'Controller image' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l log-format -d 'Log format (logs go to stderr; audit lines to stdout)' -r -f -a "text\t''
+json\t''"
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l log -d 'Log filter, as RUST_LOG (e.g. info, kudo=debug)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l kudo-namespace -d 'Namespace kudo is installed in: its leader Lease lives there' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l leader-elect -d 'Elect a leader on a Lease before acting; keep on with more than one replica' -r -f -a "true\t''
+false\t''"
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l identity -d 'This replica\'s identity in the Lease (default: the pod name, else the host name)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l lease-duration -d 'How long a leader\'s Lease lasts without renewal' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l sweep-interval -d 'How often to sweep orphan bindings and report dangerous policies' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l listen -d 'Address of /healthz, /readyz and /metrics' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-webhook -d 'POST every audit record (JSON, with a Slack-compatible `text`) to this URL' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-queue -d 'Audit records waiting for the webhook before new ones are refused (and counted)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-attempts -d 'Delivery attempts per audit record, with doubling backoff from 500 ms' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l concurrency -d 'Escalations reconciled at once' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests completion help" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "controller" -d 'Run the controller (in cluster, or locally against the current kubeconfig)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

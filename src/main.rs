@@ -1,8 +1,9 @@
 use clap::Parser;
 
-fn main() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
     let cli = kudo::cli::Cli::parse();
-    match kudo::cli::run(cli) {
+    match kudo::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -210,5 +210,5 @@ fn ci_runs_the_readme_test_command_verbatim() {
         .expect("the README's first lines give the test command")
         .trim();
     let ci = std::fs::read_to_string(".ci/run").unwrap();
-    assert_eq!(ci.lines().filter(|l| !l.trim().is_empty()).last().map(str::trim), Some(test_command));
+    assert_eq!(ci.lines().rfind(|l| !l.trim().is_empty()).map(str::trim), Some(test_command));
 }

@@ -18,8 +18,8 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
     derive = "PartialEq",
     status = "EscalationStatus",
     doc = "A request, made through `kubectl kudo escalate`, to hold an EscalationPolicy's grants for a limited time.",
-    // 240: binding names `kudo-<name>-<index>` must fit Kubernetes' 253.
-    validation = Rule::new("size(self.metadata.name) <= 240").message("escalation names are at most 240 characters, so that its binding names fit"),
+    // 63: the name is the value of the `k8s.kudo.dev/escalation` label on its bindings.
+    validation = Rule::new("size(self.metadata.name) <= 63").message("escalation names are at most 63 characters, as they label its bindings; use a shorter name (kubectl kudo escalate picks one)"),
     printcolumn(name = "Policy", type_ = "string", json_path = ".spec.policyName"),
     printcolumn(name = "Requestor", type_ = "string", json_path = ".spec.requestor"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),

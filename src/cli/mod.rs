@@ -7,6 +7,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{api, manifests};
 
+mod controller;
+pub mod kubeconfig;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl kudo",
@@ -16,6 +19,8 @@ use crate::{api, manifests};
     propagate_version = true
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub kube: kubeconfig::KubeFlags,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +41,12 @@ pub enum Command {
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
     },
+    /// Run the controller (in cluster, or locally against the current kubeconfig).
+    ///
+    /// Locally, run it as the controller's ServiceAccount, which alone may
+    /// write escalation status:
+    /// kubectl kudo controller --as system:serviceaccount:kudo-system:kudo-controller
+    Controller(controller::ControllerArgs),
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]
@@ -43,9 +54,13 @@ pub enum Command {
     },
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Controller(args) = cli.command {
+        return controller::run(&cli.kube, args).await;
+    }
     let mut stdout = std::io::stdout().lock();
     match cli.command {
+        Command::Controller(_) => {}
         Command::Manifests { controller_namespace, controller_service_account, image } => {
             let mut opts = manifests::Options {
                 namespace: controller_namespace,

@@ -51,6 +51,33 @@ fn valid_name(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
+/// Label keys are `[prefix/]name` and values at most 63 characters of
+/// `[A-Za-z0-9._-]`, starting and ending alphanumeric, as the API server checks.
+fn label_problems(obj: &Value) -> Vec<(String, String)> {
+    fn segment_ok(s: &str) -> bool {
+        s.len() <= 63
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && (s.is_empty()
+                || (s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                    && s.ends_with(|c: char| c.is_ascii_alphanumeric())))
+    }
+    let mut causes = Vec::new();
+    for (key, value) in obj["metadata"]["labels"].as_object().into_iter().flatten() {
+        let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+        if name.is_empty() || !segment_ok(name) || (!prefix.is_empty() && !valid_name(prefix)) {
+            causes.push(("metadata.labels".to_string(), format!("Invalid value: \"{key}\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character")));
+        }
+        let v = value.as_str().unwrap_or_default();
+        if !value.is_string() || !segment_ok(v) {
+            causes.push((
+                "metadata.labels".to_string(),
+                format!("Invalid value: \"{v}\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, at most 63 characters"),
+            ));
+        }
+    }
+    causes
+}
+
 /// Names of RBAC objects may hold `:` (system:basic-user); others are DNS subdomains.
 fn name_ok(rt: &ResourceType, name: &str) -> bool {
     if rt.group == "rbac.authorization.k8s.io" {
@@ -63,6 +90,10 @@ fn name_ok(rt: &ResourceType, name: &str) -> bool {
 /// Schema validation for custom resources; the checks built-ins need.
 fn validate_shape(state: &State, rt: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResult<Value> {
     let name = name_of(obj).to_string();
+    let label_causes = label_problems(obj);
+    if !label_causes.is_empty() {
+        return Err(ApiError::invalid(&rt.group, &rt.kind, &name, label_causes));
+    }
     if let Some(schema) = &rt.schema {
         return schema::admit(schema, obj, old).map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, &name, causes));
     }

@@ -1,0 +1,262 @@
+//! Audit (DESIGN §6): every transition and every grant created or reclaimed
+//! becomes one [`Record`], written as (1) an Event on the Escalation, (2) one
+//! JSON line on stdout, and (3) optionally a POST to an HTTP sink.
+
+mod sink;
+
+use std::io::Write;
+
+use jiff::Timestamp;
+use kube::{
+    Resource,
+    runtime::events::{Event, EventType, Recorder},
+};
+use serde::Serialize;
+
+pub use sink::{Sink, SinkConfig, SinkCounters};
+
+use crate::{
+    api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},
+    grants::Binding,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// The escalation changed state.
+    Transition,
+    GrantCreated,
+    GrantReclaimed,
+    /// A kudo-labelled binding without a live, accepted escalation was deleted.
+    OrphanReclaimed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantSummary {
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub role: String,
+    pub status: GrantStatus,
+}
+
+/// One audit record: who, what policy, which grants, why, who reviewed, when.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// Always `kudo.audit`, to pick audit lines out of a log stream.
+    pub kind: &'static str,
+    pub time: Timestamp,
+    pub action: Action,
+    pub escalation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation_uid: Option<String>,
+    pub policy: String,
+    pub requestor: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<EscalationState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<EscalationState>,
+    pub details: String,
+    pub grants: Vec<GrantSummary>,
+    pub reviewers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// One human sentence; the field Slack-compatible webhooks display.
+    pub text: String,
+}
+
+fn summary(r: &GrantRef) -> GrantSummary {
+    GrantSummary {
+        kind: format!("{:?}", r.reference.kind),
+        name: r.reference.name.clone(),
+        namespace: r.reference.namespace.clone(),
+        role: format!("{:?}/{}", r.role_ref.kind, r.role_ref.name),
+        status: r.status,
+    }
+}
+
+impl Record {
+    /// A record about `escalation` as it now stands (status already updated).
+    pub fn new(now: Timestamp, action: Action, escalation: &Escalation, from: Option<EscalationState>) -> Self {
+        let status = escalation.status.as_ref();
+        let name = escalation.metadata.name.clone().unwrap_or_default();
+        let state = status.map(|s| s.state);
+        let details = status.map(|s| s.state_details.clone()).unwrap_or_default();
+        let reviewers = status
+            .map(|s| {
+                s.challenges
+                    .iter()
+                    .filter(|c| c.kind == ChallengeKind::PeerReview)
+                    .flat_map(|c| c.approved_by.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let spec = &escalation.spec;
+        let text = match (action, state) {
+            (Action::Transition, Some(EscalationState::Pending)) => format!(
+                "{} asks for policy {} ({}): {details}. Review with `kubectl kudo approve {name}` or `kubectl kudo deny {name}`.",
+                spec.requestor, spec.policy_name, spec.reason
+            ),
+            (Action::Transition, Some(s)) => {
+                format!(
+                    "Escalation {name} of {} (policy {}) is {}: {details}",
+                    spec.requestor,
+                    spec.policy_name,
+                    s.as_str()
+                )
+            }
+            (Action::GrantCreated, _) => {
+                format!("kudo granted {} to {} for escalation {name}", spec.policy_name, spec.requestor)
+            }
+            (Action::GrantReclaimed | Action::OrphanReclaimed, _) => {
+                format!("kudo reclaimed a grant of escalation {name} ({})", spec.requestor)
+            }
+            (Action::Transition, None) => format!("Escalation {name}: {details}"),
+        };
+        Record {
+            kind: "kudo.audit",
+            time: now,
+            action,
+            escalation: name,
+            escalation_uid: escalation.metadata.uid.clone(),
+            policy: spec.policy_name.clone(),
+            requestor: spec.requestor.clone(),
+            reason: spec.reason.clone(),
+            from,
+            state,
+            details,
+            grants: status.map(|s| s.grant_refs.iter().map(summary).collect()).unwrap_or_default(),
+            reviewers,
+            accepted_at: status.and_then(|s| s.accepted_at.as_ref().map(|t| t.0)),
+            expires_at: status.and_then(|s| s.expires_at.as_ref().map(|t| t.0)),
+            text,
+        }
+    }
+
+    /// Narrows `grants` to the one this record is about.
+    pub fn about_grant(mut self, grant: &GrantRef) -> Self {
+        self.grants = vec![summary(grant)];
+        self.text = format!(
+            "{}: {} {}",
+            self.text,
+            grant.reference.name,
+            grant.reference.namespace.as_deref().map(|n| format!("in {n}")).unwrap_or_else(|| "cluster-wide".into())
+        );
+        self
+    }
+}
+
+/// Where records go.
+pub struct Auditor {
+    recorder: Option<Recorder>,
+    sink: Option<Sink>,
+    stdout: bool,
+}
+
+impl Auditor {
+    pub fn new(recorder: Option<Recorder>, sink: Option<Sink>, stdout: bool) -> Self {
+        Self { recorder, sink, stdout }
+    }
+
+    /// Writes the record everywhere; never fails the caller. Stdout is the
+    /// record of last resort, so it is written first.
+    pub async fn record(&self, record: Record, regarding: Option<&Escalation>) {
+        let line = match serde_json::to_string(&record) {
+            Ok(line) => line,
+            Err(e) => {
+                tracing::error!(error = %e, escalation = %record.escalation, "audit record could not be serialised");
+                return;
+            }
+        };
+        if self.stdout {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                tracing::error!(error = %e, "audit line could not be written to stdout");
+            }
+        }
+        if let (Some(recorder), Some(escalation)) = (&self.recorder, regarding) {
+            let (reason, type_) = match (record.action, record.state) {
+                (Action::Transition, Some(EscalationState::Denied)) => ("Denied", EventType::Warning),
+                (Action::Transition, Some(s)) => (event_reason(s), EventType::Normal),
+                (Action::Transition, None) => ("Evaluated", EventType::Normal),
+                (Action::GrantCreated, _) => ("GrantCreated", EventType::Normal),
+                (Action::GrantReclaimed | Action::OrphanReclaimed, _) => ("GrantReclaimed", EventType::Normal),
+            };
+            let event = Event {
+                type_,
+                reason: reason.into(),
+                // The API server caps notes at 1 kB.
+                note: Some(truncate(&record.text, 1000)),
+                action: format!("{:?}", record.action),
+                secondary: None,
+            };
+            if let Err(e) = recorder.publish(&event, &escalation.object_ref(&())).await {
+                tracing::warn!(error = %e, escalation = %record.escalation, "audit event could not be published");
+            }
+        }
+        if let Some(sink) = &self.sink {
+            sink.send(line);
+        }
+    }
+}
+
+/// A record for a binding the sweep deleted, which no escalation accounts for.
+pub fn orphan_record(now: Timestamp, found: &Binding, escalation: Option<&str>, why: &str) -> Record {
+    let meta = found.metadata();
+    let (kind, subjects, role) = match found {
+        Binding::Namespaced(b) => ("KubernetesRoleBinding", b.subjects.clone().unwrap_or_default(), &b.role_ref),
+        Binding::Cluster(b) => ("KubernetesClusterRoleBinding", b.subjects.clone().unwrap_or_default(), &b.role_ref),
+    };
+    let name = meta.name.clone().unwrap_or_default();
+    let requestor = subjects.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", ");
+    Record {
+        kind: "kudo.audit",
+        time: now,
+        action: Action::OrphanReclaimed,
+        escalation: escalation.unwrap_or_default().to_string(),
+        escalation_uid: None,
+        policy: String::new(),
+        requestor,
+        reason: String::new(),
+        from: None,
+        state: None,
+        details: why.to_string(),
+        grants: vec![GrantSummary {
+            kind: kind.into(),
+            name: name.clone(),
+            namespace: meta.namespace.clone(),
+            role: format!("{}/{}", role.kind, role.name),
+            status: GrantStatus::Reclaimed,
+        }],
+        reviewers: Vec::new(),
+        accepted_at: None,
+        expires_at: None,
+        text: format!("kudo swept binding {name}: {why}"),
+    }
+}
+
+fn event_reason(state: EscalationState) -> &'static str {
+    match state {
+        EscalationState::Pending => "Pending",
+        EscalationState::Accepted => "Accepted",
+        EscalationState::Denied => "Denied",
+        EscalationState::Expired => "Expired",
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}

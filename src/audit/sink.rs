@@ -1,0 +1,84 @@
+//! The optional HTTP sink: a bounded queue drained by one task that POSTs
+//! each record, retrying with backoff. Reconciliation never waits on it; a
+//! record it cannot take or deliver is logged (with the record) and counted.
+
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub struct SinkConfig {
+    pub url: String,
+    /// Records waiting for delivery before new ones are refused.
+    pub queue: usize,
+    /// Delivery attempts per record.
+    pub attempts: u32,
+    /// First retry delay; doubles per attempt up to 30 s.
+    pub backoff: Duration,
+}
+
+#[derive(Clone, Default)]
+pub struct SinkCounters {
+    pub delivered: Counter,
+    pub failed: Counter,
+    pub dropped: Counter,
+}
+
+pub struct Sink {
+    tx: mpsc::Sender<String>,
+    counters: SinkCounters,
+}
+
+impl Sink {
+    pub fn start(config: SinkConfig, counters: SinkCounters) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+        let (tx, mut rx) = mpsc::channel::<String>(config.queue.max(1));
+        let task_counters = counters.clone();
+        tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                deliver(&http, &config, &task_counters, line).await;
+            }
+        });
+        Ok(Self { tx, counters })
+    }
+
+    /// Queues a record; never waits.
+    pub fn send(&self, line: String) {
+        if let Err(e) = self.tx.try_send(line) {
+            self.counters.dropped.inc();
+            let line = match e {
+                mpsc::error::TrySendError::Full(l) | mpsc::error::TrySendError::Closed(l) => l,
+            };
+            tracing::error!(record = %line, "audit sink queue is full; record not sent to the sink (it is on stdout)");
+        }
+    }
+}
+
+async fn deliver(http: &reqwest::Client, config: &SinkConfig, counters: &SinkCounters, line: String) {
+    let mut delay = config.backoff;
+    for attempt in 1..=config.attempts.max(1) {
+        let sent = http
+            .post(&config.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(line.clone())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        match sent {
+            Ok(_) => {
+                counters.delivered.inc();
+                return;
+            }
+            Err(e) if attempt < config.attempts => {
+                tracing::warn!(error = %e, attempt, "audit sink delivery failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => {
+                counters.failed.inc();
+                tracing::error!(error = %e, record = %line, "audit sink delivery failed for good (the record is on stdout)");
+            }
+        }
+    }
+}

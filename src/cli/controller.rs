@@ -1,0 +1,122 @@
+//! `kubectl kudo controller`: flags, logging, signals; the loop is `crate::controller`.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::kubeconfig::KubeFlags;
+use crate::{api, audit::SinkConfig, controller};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ControllerArgs {
+    /// Log format (logs go to stderr; audit lines to stdout).
+    #[arg(long, value_enum, default_value = "text", env = "KUDO_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter, as RUST_LOG (e.g. info, kudo=debug).
+    #[arg(long, default_value = "info", env = "KUDO_LOG")]
+    pub log: String,
+    /// Namespace kudo is installed in: its leader Lease lives there.
+    #[arg(long, default_value = api::DEFAULT_NAMESPACE, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
+    pub kudo_namespace: String,
+    /// Elect a leader on a Lease before acting; keep on with more than one replica.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub leader_elect: bool,
+    /// This replica's identity in the Lease (default: the pod name, else the host name).
+    #[arg(long, env = "POD_NAME", value_name = "NAME")]
+    pub identity: Option<String>,
+    /// How long a leader's Lease lasts without renewal.
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lease_duration: Duration,
+    /// How often to sweep orphan bindings and report dangerous policies.
+    #[arg(long, default_value = "1m", value_parser = parse_duration, value_name = "DURATION")]
+    pub sweep_interval: Duration,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// POST every audit record (JSON, with a Slack-compatible `text`) to this URL.
+    #[arg(long, env = "KUDO_AUDIT_WEBHOOK", value_name = "URL")]
+    pub audit_webhook: Option<String>,
+    /// Audit records waiting for the webhook before new ones are refused (and counted).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub audit_queue: usize,
+    /// Delivery attempts per audit record, with doubling backoff from 500 ms.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub audit_attempts: u32,
+    /// Escalations reconciled at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: u16,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = api::DurationText::new(text).parse().map_err(|e| e.to_string())?;
+    let d: Duration = d.try_into().map_err(|_| format!("{text}: must not be negative"))?;
+    if d.is_zero() { Err(format!("{text}: must be longer than 0s")) } else { Ok(d) }
+}
+
+pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format, &args.log)?;
+    // reqwest (the audit sink) uses the process-wide rustls provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = kube.client().await.context("connecting to the cluster")?;
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "kudo-controller".into())
+    });
+    let options = controller::Options {
+        namespace: args.kudo_namespace,
+        leader_election: args.leader_elect,
+        identity,
+        lease_duration: args.lease_duration,
+        sweep_interval: args.sweep_interval,
+        listen: Some(args.listen),
+        audit_webhook: args.audit_webhook.map(|url| SinkConfig {
+            url,
+            queue: args.audit_queue,
+            attempts: args.audit_attempts,
+            backoff: Duration::from_millis(500),
+        }),
+        concurrency: args.concurrency,
+        ..controller::Options::default()
+    };
+    controller::run(client, options, shutdown_signal()).await.context("controller")
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("--log {filter}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: finishing in-flight reconciles");
+}

@@ -1,0 +1,79 @@
+//! Prometheus metrics served on `/metrics`.
+
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::audit::SinkCounters;
+
+pub struct Metrics {
+    registry: Registry,
+    pub reconciles: Counter,
+    pub reconcile_errors: Counter,
+    pub escalations: Family<Vec<(String, String)>, Gauge>,
+    pub grants_active: Gauge,
+    /// Seconds from `expiresAt` to the binding's deletion.
+    pub revocation_lag: Histogram,
+    pub orphans_reclaimed: Counter,
+    pub sink: SinkCounters,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("kudo");
+        let reconciles = Counter::default();
+        let reconcile_errors = Counter::default();
+        let escalations = Family::<Vec<(String, String)>, Gauge>::default();
+        let grants_active = Gauge::default();
+        // 10 ms .. ~80 s.
+        let revocation_lag = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.01, 2.0, 14));
+        let orphans_reclaimed = Counter::default();
+        let sink = SinkCounters::default();
+        registry.register("reconciles", "Escalation reconciles run", reconciles.clone());
+        registry.register(
+            "reconcile_errors",
+            "Escalation reconciles that failed (retried with backoff)",
+            reconcile_errors.clone(),
+        );
+        registry.register("escalations", "Escalations by state", escalations.clone());
+        registry.register("grants_active", "Bindings kudo holds for accepted escalations", grants_active.clone());
+        registry.register(
+            "revocation_lag_seconds",
+            "Time from an escalation's expiresAt to the deletion of its binding",
+            revocation_lag.clone(),
+        );
+        registry.register("orphans_reclaimed", "Kudo bindings deleted by the sweep", orphans_reclaimed.clone());
+        registry.register("audit_sink_delivered", "Audit records delivered to the HTTP sink", sink.delivered.clone());
+        registry.register(
+            "audit_sink_failed",
+            "Audit records the HTTP sink did not take after all retries",
+            sink.failed.clone(),
+        );
+        registry.register(
+            "audit_sink_dropped",
+            "Audit records refused because the sink queue was full",
+            sink.dropped.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            reconcile_errors,
+            escalations,
+            grants_active,
+            revocation_lag,
+            orphans_reclaimed,
+            sink,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

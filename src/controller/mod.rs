@@ -1,0 +1,385 @@
+//! `kubectl kudo controller`: the reconcile loop of DESIGN §2–§6.
+//!
+//! Layout: `reconcile` (one escalation: read, decide, apply), `sweep` (the
+//! periodic safety nets), `leader` (Lease election), `metrics`, and here the
+//! wiring: watches, stores, the HTTP endpoints and shutdown.
+
+mod leader;
+mod metrics;
+mod reconcile;
+mod sweep;
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use futures::{FutureExt, StreamExt};
+use jiff::Timestamp;
+use k8s_openapi::api::{
+    admissionregistration::v1::ValidatingAdmissionPolicyBinding,
+    rbac::v1::{ClusterRoleBinding, RoleBinding},
+};
+use kube::{
+    Api, Client, ResourceExt,
+    runtime::{
+        Controller, WatchStreamExt,
+        controller::{self, Action},
+        events::{Recorder, Reporter},
+        reflector::{self, ObjectRef, Store},
+        watcher,
+    },
+};
+
+pub use metrics::Metrics;
+pub use reconcile::ReconcileError;
+
+use crate::{
+    api::{ESCALATION_LABEL, Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
+    audit::{Auditor, Sink, SinkConfig},
+    grants::{self, Grants},
+    manifests::admission::GUARD_BINDINGS,
+};
+
+/// How the controller runs; `kubectl kudo controller --help` documents each.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Namespace kudo is installed in (its Lease, and the lint's "kudo's own namespace").
+    pub namespace: String,
+    /// Elect a leader on a Lease before acting (needed with more than one replica).
+    pub leader_election: bool,
+    pub lease_name: String,
+    /// This replica's name in the Lease (the pod name in cluster).
+    pub identity: String,
+    pub lease_duration: Duration,
+    /// How often the orphan sweep and the policy report run.
+    pub sweep_interval: Duration,
+    /// `/healthz`, `/readyz`, `/metrics`.
+    pub listen: Option<SocketAddr>,
+    /// Audit lines on stdout.
+    pub audit_stdout: bool,
+    pub audit_webhook: Option<SinkConfig>,
+    /// Kubernetes Events on escalations.
+    pub events: bool,
+    /// Reconciles run at once.
+    pub concurrency: u16,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            namespace: crate::api::DEFAULT_NAMESPACE.into(),
+            leader_election: true,
+            lease_name: "kudo-controller".into(),
+            identity: "kudo-controller".into(),
+            lease_duration: Duration::from_secs(15),
+            sweep_interval: Duration::from_secs(60),
+            listen: None,
+            audit_stdout: true,
+            audit_webhook: None,
+            events: true,
+            concurrency: 32,
+        }
+    }
+}
+
+pub struct Context {
+    client: Client,
+    escalations: Api<Escalation>,
+    escalation_store: Store<Escalation>,
+    policies: Store<EscalationPolicy>,
+    reviews: Store<EscalationReview>,
+    guard_bindings: Store<ValidatingAdmissionPolicyBinding>,
+    grants: Grants,
+    auditor: Auditor,
+    metrics: Arc<Metrics>,
+    kudo_namespace: String,
+    /// Consecutive failures per escalation, for the retry backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// The identity admission policy bindings (DESIGN §3) that are not in the cluster.
+    fn missing_guards(&self) -> Vec<String> {
+        GUARD_BINDINGS
+            .iter()
+            .filter(|name| self.guard_bindings.get(&ObjectRef::new(name)).is_none())
+            .map(|name| (*name).to_string())
+            .collect()
+    }
+
+    fn backoff(&self, name: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = failures.entry(name.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        // 250 ms, doubling, at most 1 min.
+        Duration::from_millis(250u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(60))
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("starting the audit webhook sink: {0}")]
+    Sink(#[from] reqwest::Error),
+    #[error("serving {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("lost the leader lease {0}; exiting so that a fresh start re-elects")]
+    LostLease(String),
+}
+
+/// Runs until `shutdown` completes (then finishes in-flight reconciles and
+/// releases the Lease) or leadership is lost.
+pub async fn run(
+    client: Client,
+    opts: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let shutdown = shutdown.shared();
+    let metrics = Arc::new(Metrics::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    if let Some(addr) = opts.listen {
+        serve(addr, metrics.clone(), ready.clone(), shutdown.clone()).await?;
+    }
+
+    // A standby is ready: it is healthy and takes over when the leader goes.
+    ready.store(true, Ordering::Relaxed);
+    let elector = opts.leader_election.then(|| {
+        leader::LeaderElector::new(
+            client.clone(),
+            &opts.namespace,
+            &opts.lease_name,
+            &opts.identity,
+            opts.lease_duration,
+        )
+    });
+    if let Some(elector) = &elector {
+        tracing::info!(identity = elector.identity(), lease = %opts.lease_name, "waiting for leadership");
+        tokio::select! {
+            () = elector.acquire() => tracing::info!(identity = elector.identity(), "leading"),
+            () = shutdown.clone() => return Ok(()),
+        }
+    }
+
+    let policies = spawn_store(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default());
+    let reviews = spawn_store(Api::<EscalationReview>::all(client.clone()), watcher::Config::default());
+    let guard_bindings =
+        spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
+
+    let sink = match opts.audit_webhook.clone() {
+        Some(config) => Some(Sink::start(config, metrics.sink.clone())?),
+        None => None,
+    };
+    let recorder = opts.events.then(|| {
+        Recorder::new(
+            client.clone(),
+            Reporter { controller: "kudo-controller".into(), instance: Some(opts.identity.clone()) },
+        )
+    });
+    let escalations = Api::<Escalation>::all(client.clone());
+    let controller = Controller::new(escalations.clone(), watcher::Config::default())
+        .with_config(controller::Config::default().concurrency(opts.concurrency));
+    let escalation_store = controller.store();
+
+    let by_policy = escalation_store.clone();
+    let managed = watcher::Config::default().labels(&grants::managed_selector());
+    let controller = controller
+        .watches(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default(), move |policy| {
+            let name = policy.name_any();
+            by_policy
+                .state()
+                .into_iter()
+                .filter(|e| e.spec.policy_name == name && !e.state().is_some_and(EscalationState::is_final))
+                .map(|e| ObjectRef::from_obj(&*e))
+                .collect::<Vec<_>>()
+        })
+        .watches(Api::<EscalationReview>::all(client.clone()), watcher::Config::default(), |review| {
+            Some(ObjectRef::new(&review.spec.escalation_name))
+        })
+        .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| owner_of(b.labels()))
+        .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| owner_of(b.labels()))
+        .graceful_shutdown_on(shutdown.clone());
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        escalations,
+        escalation_store: escalation_store.clone(),
+        policies: policies.clone(),
+        reviews: reviews.clone(),
+        guard_bindings: guard_bindings.clone(),
+        grants: Grants::new(client.clone()),
+        auditor: Auditor::new(recorder, sink, opts.audit_stdout),
+        metrics: metrics.clone(),
+        kudo_namespace: opts.namespace.clone(),
+        failures: Mutex::default(),
+    });
+
+    // Decisions need the policies, reviews and guards: wait for their first list.
+    for wait in [
+        policies.wait_until_ready().boxed(),
+        reviews.wait_until_ready().boxed(),
+        guard_bindings.wait_until_ready().boxed(),
+    ] {
+        tokio::select! {
+            r = wait => if r.is_err() { return Ok(()) },
+            () = shutdown.clone() => return Ok(()),
+        }
+    }
+    let reconciles =
+        controller.run(reconcile_logged, error_policy, ctx.clone()).for_each(|_| futures::future::ready(()));
+    let sweeper = periodic(ctx.clone(), opts.sweep_interval, escalation_store);
+    let lease_kept = keep_lease(elector.as_ref());
+    tokio::pin!(reconciles, sweeper, lease_kept);
+    let result = tokio::select! {
+        () = &mut reconciles => Ok(()),
+        () = &mut sweeper => Ok(()),
+        lost = &mut lease_kept => Err(lost),
+    };
+    if let Some(elector) = &elector
+        && result.is_ok()
+    {
+        elector.release().await;
+    }
+    tracing::info!("controller stopped");
+    result
+}
+
+fn owner_of(labels: &std::collections::BTreeMap<String, String>) -> Option<ObjectRef<Escalation>> {
+    labels.get(ESCALATION_LABEL).map(|n| ObjectRef::new(n))
+}
+
+fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> Store<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff().touched_objects();
+    tokio::spawn(stream.for_each(|r| {
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "watch failed; retrying");
+        }
+        futures::future::ready(())
+    }));
+    store
+}
+
+async fn reconcile_logged(esc: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let name = esc.name_any();
+    let result = reconcile::reconcile(esc, ctx.clone()).await;
+    if result.is_ok() {
+        ctx.succeeded(&name);
+    }
+    result
+}
+
+fn error_policy(esc: Arc<Escalation>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_errors.inc();
+    let name = esc.name_any();
+    let delay = ctx.backoff(&name);
+    tracing::warn!(escalation = %name, error = %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// The sweep and the policy report every `interval`, the gauges every 5 s.
+async fn periodic(ctx: Arc<Context>, interval: Duration, escalations: Store<Escalation>) {
+    let mut sweep_tick = tokio::time::interval(interval);
+    let mut gauge_tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = sweep_tick.tick() => {
+                match sweep::sweep(&ctx).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reclaimed = n, "sweep reclaimed orphan bindings"),
+                    Err(e) => tracing::warn!(error = %e, "sweep failed; retried next interval"),
+                }
+                sweep::report_policies(&ctx).await;
+            }
+            _ = gauge_tick.tick() => update_gauges(&ctx.metrics, &escalations),
+        }
+    }
+}
+
+fn update_gauges(metrics: &Metrics, escalations: &Store<Escalation>) {
+    let mut by_state: HashMap<&'static str, i64> = HashMap::new();
+    let mut active = 0;
+    let now = Timestamp::now();
+    for esc in escalations.state() {
+        let state = esc.state().map_or("NEW", EscalationState::as_str);
+        *by_state.entry(state).or_default() += 1;
+        if let Some(s) = esc
+            .status
+            .as_ref()
+            .filter(|s| s.state == EscalationState::Accepted && s.expires_at.as_ref().is_some_and(|t| t.0 > now))
+        {
+            active += s.grant_refs.iter().filter(|r| r.status == GrantStatus::Created).count() as i64;
+        }
+    }
+    for state in ["NEW", "PENDING", "ACCEPTED", "DENIED", "EXPIRED"] {
+        metrics
+            .escalations
+            .get_or_create(&vec![("state".into(), state.into())])
+            .set(by_state.get(state).copied().unwrap_or(0));
+    }
+    metrics.grants_active.set(active);
+}
+
+/// Renews the lease until it cannot; returns the error that ends leadership.
+async fn keep_lease(elector: Option<&leader::LeaderElector>) -> RunError {
+    let Some(elector) = elector else { return futures::future::pending().await };
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(elector.retry_period()).await;
+        match elector.try_acquire_or_renew().await {
+            Ok(true) => last_renewed = tokio::time::Instant::now(),
+            Ok(false) => return RunError::LostLease(elector.identity().to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing the leader lease failed");
+                // Stop acting before a standby may lawfully take over.
+                if last_renewed.elapsed() >= elector.retry_period() * 2 {
+                    return RunError::LostLease(elector.identity().to_string());
+                }
+            }
+        }
+    }
+}
+
+/// `/healthz` and `/readyz` (the process answers and is not shutting down),
+/// `/metrics`.
+async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    use axum::{Router, http::StatusCode, routing::get};
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| RunError::Listen { addr, source })?;
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.load(Ordering::Relaxed);
+                async move { if ready { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting") } }
+            }),
+        )
+        .route("/metrics", get(move || {
+            let body = metrics.encode();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body) }
+        }));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "health/metrics server stopped");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! One reconcile of one Escalation: read, decide (the pure core), apply.
+//!
+//! Order of writes, which is what makes crashes harmless: status naming the
+//! planned bindings is written (with the resourceVersion read, so a stale
+//! view loses with a 409 rather than overwriting) before any binding is
+//! created; outcomes are recorded after. A crash in between leaves a PENDING
+//! ref whose binding may exist: the next reconcile adopts it if it is exactly
+//! kudo's, and reclaims are idempotent (absent counts as reclaimed).
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use jiff::Timestamp;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{Patch, PatchParams, PostParams},
+    runtime::{
+        controller::Action,
+        finalizer::{self, finalizer},
+        reflector::ObjectRef,
+    },
+};
+use serde_json::json;
+
+use super::Context;
+use crate::{
+    api::{Escalation, EscalationReview, EscalationState, EscalationStatus, FINALIZER, GROUP, GrantStatus},
+    audit::{self, Record},
+    engine::{self, Observation, checks},
+    grants::{self, GrantError},
+};
+
+pub const FIELD_MANAGER: &str = "kudo-controller";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+    #[error("{action}: {source}")]
+    Kube { action: String, source: kube::Error },
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ReconcileError {
+    let action = action.into();
+    move |source| ReconcileError::Kube { action, source }
+}
+
+pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    ctx.metrics.reconciles.inc();
+    let api = ctx.escalations.clone();
+    let result = finalizer(&api, FINALIZER, escalation, |event| async {
+        match event {
+            finalizer::Event::Apply(esc) => apply(&esc, &ctx).await,
+            finalizer::Event::Cleanup(esc) => cleanup(&esc, &ctx).await,
+        }
+    })
+    .await;
+    match result {
+        Ok(action) => Ok(action),
+        Err(finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e)) => Err(e),
+        Err(e) => Err(ReconcileError::Finalizer(e.to_string())),
+    }
+}
+
+async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError> {
+    let now = Timestamp::now();
+    let name = esc.name_any();
+    let policy = ctx.policies.get(&ObjectRef::new(&esc.spec.policy_name));
+    let state = esc.state();
+    let reviews: Vec<EscalationReview> = if matches!(state, None | Some(EscalationState::Pending)) {
+        ctx.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let missing_guards: Vec<String> = ctx.missing_guards();
+    let rbac_use_allowed = match (&policy, state) {
+        (Some(p), None) if !checks::subject_matches(&p.spec, &esc.spec) => may_use(ctx, esc).await?,
+        _ => false,
+    };
+    let observed = if state == Some(EscalationState::Accepted) { observe(ctx, esc).await? } else { BTreeMap::new() };
+
+    let decision = engine::decide(&engine::Inputs {
+        now,
+        escalation: esc,
+        policy: policy.as_deref(),
+        reviews: &reviews,
+        rbac_use_allowed,
+        missing_guards: &missing_guards,
+        observed: &observed,
+    });
+    let mut status = decision.status;
+    let mut current = esc.clone();
+    if esc.status.as_ref() != Some(&status) {
+        current = write_status(ctx, esc, &status).await?;
+    }
+    if let Some((from, to)) = decision.transition {
+        tracing::info!(escalation = %name, from = ?from, to = ?to, details = %status.state_details, "transition");
+        ctx.auditor.record(Record::new(now, audit::Action::Transition, &current, from), Some(&current)).await;
+    }
+    own_reviews(ctx, esc, &reviews).await;
+
+    // Apply the actions, recording each outcome; persist what was done even
+    // when a later action fails, then report the failure (it is retried).
+    let mut failure = None;
+    let mut adopt_conflict = false;
+    for action in &decision.actions {
+        let done = match *action {
+            engine::Action::Create(i) => {
+                let grant = status.grant_refs[i].clone();
+                match ctx.grants.create(esc, &grant).await {
+                    Ok(Ok(written)) => {
+                        engine::mark(&mut status, i, GrantStatus::Created, written.uid, written.resource_version);
+                        Ok(Some((audit::Action::GrantCreated, i)))
+                    }
+                    Ok(Err(observation)) => {
+                        // A foreign binding holds kudo's name: the next
+                        // reconcile observes it and denies.
+                        tracing::warn!(escalation = %name, binding = %grant.reference.name, ?observation, "binding name taken by an object kudo did not write");
+                        adopt_conflict = true;
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            engine::Action::Reclaim(i) => {
+                let grant = status.grant_refs[i].clone();
+                ctx.grants.reclaim(&name, &grant).await.map(|()| {
+                    engine::mark(&mut status, i, GrantStatus::Reclaimed, None, None);
+                    if let Some(expires) = status.expires_at.as_ref().map(|t| t.0)
+                        && status.state == EscalationState::Expired
+                        && grant.status == GrantStatus::Created
+                    {
+                        let lag = Timestamp::now().duration_since(expires).as_secs_f64().max(0.0);
+                        ctx.metrics.revocation_lag.observe(lag);
+                    }
+                    Some((audit::Action::GrantReclaimed, i))
+                })
+            }
+        };
+        match done {
+            Ok(Some((kind, i))) => {
+                let mut shown = current.clone();
+                shown.status = Some(status.clone());
+                let record = Record::new(Timestamp::now(), kind, &shown, None).about_grant(&status.grant_refs[i]);
+                ctx.auditor.record(record, Some(&shown)).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if current.status.as_ref() != Some(&status) {
+        write_status(ctx, &current, &status).await?;
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    if adopt_conflict {
+        return Ok(Action::requeue(Duration::ZERO));
+    }
+    Ok(match decision.requeue_at {
+        Some(at) => Action::requeue(until(at)),
+        None => Action::await_change(),
+    })
+}
+
+/// Time until `at`, rounded up to the millisecond so a timer never fires
+/// just before the instant it waits for.
+fn until(at: Timestamp) -> Duration {
+    let d = at.duration_since(Timestamp::now());
+    if d.is_negative() { Duration::ZERO } else { Duration::from_millis(d.as_millis().unsigned_abs() as u64 + 1) }
+}
+
+/// Deletion: reclaim everything the escalation holds (by status, and by label
+/// in case status lags), then let the finalizer go.
+async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError> {
+    let name = esc.name_any();
+    let mut status = esc.status.clone().unwrap_or_else(|| EscalationStatus {
+        state: EscalationState::Expired,
+        state_details: String::new(),
+        policy_uid: None,
+        policy_generation: None,
+        accepted_at: None,
+        expires_at: None,
+        challenges: Vec::new(),
+        grant_refs: Vec::new(),
+    });
+    for i in 0..status.grant_refs.len() {
+        let grant = status.grant_refs[i].clone();
+        if grant.status == GrantStatus::Reclaimed {
+            continue;
+        }
+        ctx.grants.reclaim(&name, &grant).await?;
+        engine::mark(&mut status, i, GrantStatus::Reclaimed, None, None);
+        let mut shown = esc.clone();
+        shown.status = Some(status.clone());
+        let record = Record::new(Timestamp::now(), audit::Action::GrantReclaimed, &shown, None).about_grant(&grant);
+        ctx.auditor.record(record, Some(&shown)).await;
+    }
+    for found in ctx.grants.list_managed_for(&name).await? {
+        ctx.grants.delete_found(&found).await?;
+        tracing::info!(escalation = %name, binding = ?found.metadata().name, "reclaimed a labelled binding on deletion");
+    }
+    tracing::info!(escalation = %name, "deleted; all grants reclaimed");
+    Ok(Action::await_change())
+}
+
+/// Status by server-side apply, conditional on the resourceVersion read.
+async fn write_status(
+    ctx: &Context,
+    esc: &Escalation,
+    status: &EscalationStatus,
+) -> Result<Escalation, ReconcileError> {
+    let name = esc.name_any();
+    let patch = json!({
+        "apiVersion": Escalation::api_version(&()),
+        "kind": Escalation::kind(&()),
+        "metadata": {"name": name, "resourceVersion": esc.resource_version()},
+        "status": status,
+    });
+    ctx.escalations
+        .patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+        .await
+        .map_err(kube_err(format!("writing the status of escalation {name}")))
+}
+
+/// RBAC's answer to "may the requestor `use` this policy" (DESIGN §1).
+async fn may_use(ctx: &Context, esc: &Escalation) -> Result<bool, ReconcileError> {
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(esc.spec.requestor.clone()),
+            groups: Some(esc.spec.requestor_groups.clone()),
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(GROUP.into()),
+                resource: Some("escalationpolicies".into()),
+                verb: Some("use".into()),
+                name: Some(esc.spec.policy_name.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let api: Api<SubjectAccessReview> = Api::all(ctx.client.clone());
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(kube_err("asking RBAC whether the requestor may use the policy"))?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}
+
+/// Looks at every binding status names that should exist or may exist.
+async fn observe(ctx: &Context, esc: &Escalation) -> Result<BTreeMap<String, Observation>, ReconcileError> {
+    let mut observed = BTreeMap::new();
+    let refs = esc.status.iter().flat_map(|s| s.grant_refs.iter());
+    for grant in refs.filter(|r| r.status != GrantStatus::Reclaimed) {
+        let live = ctx.grants.get(grant).await?;
+        observed.insert(grant.reference.name.clone(), grants::observe(&grants::binding(esc, grant)?, live.as_ref()));
+    }
+    Ok(observed)
+}
+
+/// Reviews go when their escalation goes (DESIGN §1): give each review of
+/// this instance an ownerReference. Best effort; retried on the next pass.
+async fn own_reviews(ctx: &Context, esc: &Escalation, reviews: &[EscalationReview]) {
+    let (Some(uid), Some(owner)) = (esc.uid(), esc.controller_owner_ref(&())) else { return };
+    let api: Api<EscalationReview> = Api::all(ctx.client.clone());
+    for review in reviews {
+        let owned = review.owner_references().iter().any(|o| o.uid == uid);
+        if owned || review.spec.escalation_uid != uid {
+            continue;
+        }
+        let mut owner = owner.clone();
+        owner.controller = Some(false);
+        let patch = json!({"metadata": {"ownerReferences": [owner]}});
+        if let Err(e) = api.patch(&review.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+            tracing::debug!(error = %e, review = %review.name_any(), "could not own review");
+        }
+    }
+}

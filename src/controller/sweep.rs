@@ -1,0 +1,179 @@
+//! The periodic safety nets: the orphan-binding sweep (DESIGN §4) and the
+//! dangerous-role report on policies (DESIGN §5).
+
+use jiff::Timestamp;
+use k8s_openapi::{
+    api::rbac::v1::{ClusterRole, PolicyRule, Role},
+    apimachinery::pkg::apis::meta::v1::{Condition, Time},
+};
+use kube::{
+    Api, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::reflector::ObjectRef,
+};
+use serde_json::json;
+
+use super::{Context, reconcile::FIELD_MANAGER};
+use crate::{
+    api::{
+        CONDITION_DANGEROUS_ROLE, CONDITION_READY, ESCALATION_LABEL, EscalationPolicy, EscalationPolicyStatus,
+        GrantKind, RoleKind,
+    },
+    audit,
+    engine::{checks, lint},
+    grants,
+};
+
+/// Deletes every kudo binding no live, accepted escalation accounts for.
+/// Returns how many went.
+pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
+    let mut reclaimed = 0;
+    for found in ctx.grants.list_managed().await? {
+        let escalation = found.metadata().labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL)).cloned();
+        let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
+        if grants::orphan_reason(&found, cached.as_deref(), Timestamp::now()).is_none() {
+            continue;
+        }
+        // The cache may lag a fresh acceptance: confirm with the API server.
+        let fresh = match &escalation {
+            Some(n) => ctx.escalations.get_opt(n).await.map_err(|source| grants::GrantError::Api {
+                action: "reading",
+                kind: "Escalation",
+                name: n.clone(),
+                source,
+            })?,
+            None => None,
+        };
+        let Some(why) = grants::orphan_reason(&found, fresh.as_ref(), Timestamp::now()) else { continue };
+        ctx.grants.delete_found(&found).await?;
+        reclaimed += 1;
+        ctx.metrics.orphans_reclaimed.inc();
+        let name = found.metadata().name.clone().unwrap_or_default();
+        let namespace = found.metadata().namespace.clone();
+        tracing::warn!(binding = %name, namespace = ?namespace, escalation = ?escalation, reason = %why, "swept an orphan kudo binding");
+        let record = audit::orphan_record(Timestamp::now(), &found, escalation.as_deref(), &why);
+        ctx.auditor.record(record, fresh.as_ref()).await;
+    }
+    Ok(reclaimed)
+}
+
+/// Sets `Ready` and `DangerousRole` on every policy whose conditions changed.
+pub async fn report_policies(ctx: &Context) {
+    for policy in ctx.policies.state() {
+        let conditions = match conditions(ctx, &policy).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(policy = %policy.name_any(), error = %e, "could not read the roles a policy grants");
+                continue;
+            }
+        };
+        let current = policy.status.clone().unwrap_or_default();
+        let same = current.observed_generation == policy.metadata.generation
+            && conditions.len() == current.conditions.len()
+            && conditions.iter().zip(&current.conditions).all(|(a, b)| {
+                a.type_ == b.type_ && a.status == b.status && a.reason == b.reason && a.message == b.message
+            });
+        if same {
+            continue;
+        }
+        let status = EscalationPolicyStatus { conditions, observed_generation: policy.metadata.generation };
+        let patch = json!({
+            "apiVersion": crate::api::API_VERSION, "kind": "EscalationPolicy",
+            "metadata": {"name": policy.name_any()},
+            "status": status,
+        });
+        let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
+        if let Err(e) = api
+            .patch_status(&policy.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+            .await
+        {
+            tracing::warn!(policy = %policy.name_any(), error = %e, "could not write policy status");
+        }
+    }
+}
+
+async fn conditions(ctx: &Context, policy: &EscalationPolicy) -> Result<Vec<Condition>, kube::Error> {
+    let now = Time(Timestamp::now());
+    let previous = policy.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let condition = |type_: &str, ok: bool, reason: &str, message: String| {
+        let status = if ok { "True" } else { "False" };
+        // lastTransitionTime moves only when the status does.
+        let since = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message,
+            last_transition_time: since,
+            observed_generation: policy.metadata.generation,
+        }
+    };
+    let problems = checks::policy_problems(&policy.spec);
+    let ready = if problems.is_empty() {
+        condition(CONDITION_READY, true, "Valid", "the policy can be used".into())
+    } else {
+        condition(CONDITION_READY, false, "Invalid", problems.join("; "))
+    };
+    let mut findings = Vec::new();
+    for grant in &policy.spec.target.grants {
+        let reach = match grant.kind {
+            GrantKind::KubernetesClusterRoleBinding => lint::Reach::Cluster,
+            GrantKind::KubernetesRoleBinding => {
+                let mut ns = grant.allowed_namespaces.clone();
+                ns.extend(grant.default_namespace.clone());
+                lint::Reach::Namespaces(ns)
+            }
+        };
+        for rules in role_rules(ctx, grant, &reach).await? {
+            for f in lint::lint(&rules, &reach, &ctx.kudo_namespace) {
+                let text = format!("{:?} {}: {}", grant.role_ref.kind, grant.role_ref.name, f.why);
+                if !findings.contains(&text) {
+                    findings.push(text);
+                }
+            }
+        }
+    }
+    let dangerous = if findings.is_empty() {
+        condition(
+            CONDITION_DANGEROUS_ROLE,
+            false,
+            "NoDangerousRules",
+            "no granted role can make an escalation permanent".into(),
+        )
+    } else {
+        condition(
+            CONDITION_DANGEROUS_ROLE,
+            true,
+            "DangerousRules",
+            format!("an escalation through this policy can become permanent: {}", findings.join("; ")),
+        )
+    };
+    Ok(vec![ready, dangerous])
+}
+
+/// The rules of the role a grant binds (a Role: in every namespace it may be bound in).
+async fn role_rules(
+    ctx: &Context,
+    grant: &crate::api::Grant,
+    reach: &lint::Reach,
+) -> Result<Vec<Vec<PolicyRule>>, kube::Error> {
+    let name = &grant.role_ref.name;
+    Ok(match (grant.role_ref.kind, reach) {
+        (RoleKind::ClusterRole, _) => {
+            let api: Api<ClusterRole> = Api::all(ctx.client.clone());
+            api.get_opt(name).await?.and_then(|r| r.rules).into_iter().collect()
+        }
+        (RoleKind::Role, lint::Reach::Namespaces(namespaces)) => {
+            let mut out = Vec::new();
+            for ns in namespaces {
+                let api: Api<Role> = Api::namespaced(ctx.client.clone(), ns);
+                out.extend(api.get_opt(name).await?.and_then(|r| r.rules));
+            }
+            out
+        }
+        (RoleKind::Role, lint::Reach::Cluster) => Vec::new(),
+    })
+}

@@ -1,0 +1,327 @@
+//! The controller end to end: the real reconcile loop, through the real HTTP
+//! client, against the fake API server with kudo's manifests applied.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::{coordination::v1::Lease, rbac::v1::RoleBinding};
+use kube::{
+    Api, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams, PostParams},
+};
+use kudo::api::{Escalation, EscalationPolicy, EscalationState, GrantStatus};
+use serde_json::json;
+use support::{Cluster, pod_reader_policy};
+
+fn details(esc: &Escalation) -> String {
+    esc.status.as_ref().map(|s| s.state_details.clone()).unwrap_or_default()
+}
+
+fn all_reclaimed(esc: &Escalation) -> bool {
+    esc.status.as_ref().is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_then_expired_grants_then_reclaims() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "3s", json!([]))).await;
+    assert!(!cluster.can_list_pods("alice", "app").await, "forbidden before escalating");
+
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let name = esc.name_any();
+    let accepted = cluster.wait_state(&name, "ACCEPTED").await;
+    let status = accepted.status.as_ref().unwrap();
+    let (at, until) = (status.accepted_at.clone().unwrap().0, status.expires_at.clone().unwrap().0);
+    assert!(until > at && until.duration_since(at) <= jiff::SignedDuration::from_secs(3));
+    let bindings = cluster
+        .wait(&name, "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Created))
+        })
+        .await
+        .unwrap();
+    let grant = &bindings.status.as_ref().unwrap().grant_refs[0];
+    assert_eq!(grant.reference.name, format!("kudo-{name}-0"));
+    assert_eq!(grant.reference.namespace.as_deref(), Some("app"));
+    assert!(grant.reference.uid.is_some());
+    let rb: RoleBinding =
+        Api::namespaced(cluster.client("admin").await, "app").get(&grant.reference.name).await.unwrap();
+    assert_eq!(rb.labels()["app.kubernetes.io/managed-by"], "kudo");
+    assert_eq!(rb.labels()["k8s.kudo.dev/escalation"], name);
+    assert_eq!(rb.subjects.as_ref().unwrap()[0].name, "alice");
+    assert_eq!(rb.owner_references()[0].uid, esc.uid().unwrap());
+    assert!(cluster.can_list_pods("alice", "app").await, "allowed while accepted");
+    assert!(!cluster.can_list_pods("alice", "other").await, "only where granted");
+
+    let expired = cluster.wait_state(&name, "EXPIRED").await;
+    assert!(details(&expired).contains("expired at"), "{}", details(&expired));
+    let expired = cluster.wait(&name, "reclaimed", |e| e.is_some_and(all_reclaimed)).await.unwrap();
+    assert_eq!(expired.status.unwrap().state, EscalationState::Expired);
+    assert!(cluster.kudo_bindings().await.is_empty());
+    assert!(!cluster.can_list_pods("alice", "app").await, "forbidden again after expiry");
+
+    let reasons: Vec<String> = cluster.events(&name).await.into_iter().map(|(r, _, _)| r).collect();
+    for expected in ["Accepted", "GrantCreated", "Expired", "GrantReclaimed"] {
+        assert!(reasons.contains(&expected.to_string()), "{expected} in {reasons:?}");
+    }
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_review_counts_only_eligible_other_reviewers() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}, {"kind": "User", "name": "alice"}]}]);
+    cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;
+
+    let esc = cluster.escalate("alice", &["squad-a"], "reviewed", json!({})).await.unwrap();
+    let name = esc.name_any();
+    let pending = cluster.wait_state(&name, "PENDING").await;
+    assert!(details(&pending).contains("waiting for 1 approval"), "{}", details(&pending));
+
+    // alice matches the reviewers but is the requestor; dave is no reviewer.
+    // Both may create reviews: RBAC is not what makes a review count.
+    cluster.allow_reviewing("alice").await;
+    cluster.allow_reviewing("dave").await;
+    cluster.review("alice", &["squad-a"], &esc, "APPROVED").await;
+    cluster.review("dave", &[], &esc, "APPROVED").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let still = cluster.get(&name).await.unwrap();
+    assert_eq!(still.status.as_ref().unwrap().state, EscalationState::Pending, "{still:#?}");
+    assert!(cluster.kudo_bindings().await.is_empty());
+
+    cluster.review("bob", &["admins"], &esc, "APPROVED").await;
+    let accepted = cluster.wait_state(&name, "ACCEPTED").await;
+    assert_eq!(accepted.status.unwrap().challenges[0].approved_by, vec!["bob".to_string()]);
+
+    // A rejection from an eligible reviewer denies.
+    let esc2 = cluster.escalate("alice", &["squad-a"], "reviewed", json!({})).await.unwrap();
+    cluster.wait_state(&esc2.name_any(), "PENDING").await;
+    cluster.review("carol", &["admins"], &esc2, "REJECTED").await;
+    let denied = cluster.wait_state(&esc2.name_any(), "DENIED").await;
+    assert!(details(&denied).contains("rejected by carol"), "{}", details(&denied));
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_denied_with_what_to_change() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+
+    let wrong_ns =
+        cluster.escalate("alice", &["squad-a"], "read-pods", json!({"namespace": "kube-system"})).await.unwrap();
+    let too_long = cluster.escalate("alice", &["squad-a"], "read-pods", json!({"duration": "2h"})).await.unwrap();
+    let no_policy = cluster.escalate("alice", &["squad-a"], "nope", json!({})).await.unwrap();
+    let not_subject = cluster.escalate("bob", &["admins"], "read-pods", json!({})).await.unwrap();
+
+    let d = details(&cluster.wait_state(&wrong_ns.name_any(), "DENIED").await);
+    assert!(d.contains("kube-system") && d.contains("app") && d.contains("other"), "{d}");
+    let d = details(&cluster.wait_state(&too_long.name_any(), "DENIED").await);
+    assert!(d.contains("2h") && d.contains("1h"), "{d}");
+    let d = details(&cluster.wait_state(&no_policy.name_any(), "DENIED").await);
+    assert!(d.contains("policy nope does not exist") && d.contains("kubectl kudo policies"), "{d}");
+    let d = details(&cluster.wait_state(&not_subject.name_any(), "DENIED").await);
+    assert!(d.contains("bob may not use policy read-pods"), "{d}");
+    assert!(cluster.kudo_bindings().await.is_empty());
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_edited_or_deleted_while_accepted_denies_and_reclaims() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("edited", "10m", json!([]))).await;
+    cluster.policy(pod_reader_policy("deleted", "10m", json!([]))).await;
+    let a = cluster.escalate("alice", &["squad-a"], "edited", json!({})).await.unwrap();
+    let b = cluster.escalate("alice", &["squad-a"], "deleted", json!({})).await.unwrap();
+    cluster.wait_state(&a.name_any(), "ACCEPTED").await;
+    cluster.wait_state(&b.name_any(), "ACCEPTED").await;
+    assert!(cluster.can_list_pods("alice", "app").await);
+
+    let policies: Api<EscalationPolicy> = Api::all(cluster.client("admin").await);
+    let edit = json!({"spec": {"target": {"maxDuration": "2h"}}});
+    policies.patch("edited", &PatchParams::default(), &Patch::Merge(&edit)).await.unwrap();
+    policies.delete("deleted", &DeleteParams::default()).await.unwrap();
+
+    let d = details(&cluster.wait_state(&a.name_any(), "DENIED").await);
+    assert!(d.contains("changed"), "{d}");
+    let d = details(&cluster.wait_state(&b.name_any(), "DENIED").await);
+    assert!(d.contains("deleted") || d.contains("does not exist"), "{d}");
+    cluster.wait(&a.name_any(), "reclaimed", |e| e.is_some_and(all_reclaimed)).await;
+    cluster.wait(&b.name_any(), "reclaimed", |e| e.is_some_and(all_reclaimed)).await;
+    assert!(cluster.kudo_bindings().await.is_empty());
+    assert!(!cluster.can_list_pods("alice", "app").await);
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_and_delete_reclaim_at_once() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let revoked = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let deleted = cluster.escalate("alice", &["squad-a"], "read-pods", json!({"namespace": "other"})).await.unwrap();
+    cluster.wait_state(&revoked.name_any(), "ACCEPTED").await;
+    cluster.wait_state(&deleted.name_any(), "ACCEPTED").await;
+    cluster
+        .wait(&deleted.name_any(), "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Created))
+        })
+        .await;
+
+    let alice: Api<Escalation> = Api::all(cluster.client("alice").await);
+    let revoke = json!({"spec": {"revoked": true, "revokedBy": "alice"}});
+    alice.patch(&revoked.name_any(), &PatchParams::default(), &Patch::Merge(&revoke)).await.unwrap();
+    let d = details(&cluster.wait_state(&revoked.name_any(), "EXPIRED").await);
+    assert!(d.contains("revoked by alice"), "{d}");
+    cluster.wait(&revoked.name_any(), "reclaimed", |e| e.is_some_and(all_reclaimed)).await;
+
+    // Deleting reclaims first (finalizer), then the object goes.
+    let admin: Api<Escalation> = Api::all(cluster.client("admin").await);
+    admin.delete(&deleted.name_any(), &DeleteParams::default()).await.unwrap();
+    cluster.wait(&deleted.name_any(), "gone", |e| e.is_none()).await;
+    assert!(cluster.kudo_bindings().await.is_empty());
+    assert!(!cluster.can_list_pods("alice", "other").await);
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphans_and_tampered_bindings_are_reclaimed() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let admin = cluster.client("admin").await;
+
+    // A kudo-labelled binding nobody accounts for.
+    support::create_json(
+        &admin,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "kudo-ghost-0", "namespace": "app",
+                         "labels": {"app.kubernetes.io/managed-by": "kudo", "k8s.kudo.dev/escalation": "ghost"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pod-reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"}],
+        }),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while cluster.kudo_bindings().await.contains(&"kudo-ghost-0".to_string()) {
+        assert!(tokio::time::Instant::now() < deadline, "the orphan was not swept");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Someone adds themself to a kudo binding: tampering.
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let name = esc.name_any();
+    cluster
+        .wait(&name, "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Created))
+        })
+        .await;
+    let rbs: Api<RoleBinding> = Api::namespaced(admin.clone(), "app");
+    let add = json!([{"op": "add", "path": "/subjects/-", "value": {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"}}]);
+    rbs.patch(
+        &format!("kudo-{name}-0"),
+        &PatchParams::default(),
+        &Patch::Json::<()>(serde_json::from_value(add).unwrap()),
+    )
+    .await
+    .unwrap();
+    let d = details(&cluster.wait_state(&name, "DENIED").await);
+    assert!(d.contains("modified outside kudo") && d.contains("mallory"), "{d}");
+    cluster.wait(&name, "reclaimed", |e| e.is_some_and(all_reclaimed)).await;
+    assert!(cluster.kudo_bindings().await.is_empty());
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_expiry_reclaims_at_once_and_grants_nothing_again() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "2s", json!([]))).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let name = esc.name_any();
+    let granted = cluster
+        .wait(&name, "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Created))
+        })
+        .await
+        .unwrap();
+    let accepted_at = granted.status.as_ref().unwrap().accepted_at.clone();
+    ctl.kill();
+
+    // Down across the expiry: the binding outlives it only while no controller runs.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(cluster.kudo_bindings().await.len(), 1);
+    let ctl = cluster.start_controller("b").await;
+    let expired = cluster
+        .wait(&name, "expired and reclaimed", |e| {
+            e.is_some_and(|e| {
+                e.status.as_ref().is_some_and(|s| s.state == EscalationState::Expired) && all_reclaimed(e)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(expired.status.unwrap().accepted_at, accepted_at, "acceptance is never reset");
+    assert!(cluster.kudo_bindings().await.is_empty());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(cluster.kudo_bindings().await.is_empty(), "nothing is granted again");
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_acts() {
+    let cluster = Cluster::new().await;
+    let first = cluster.start_controller("first").await;
+    // Let the first take the lease before the second starts.
+    let leases: Api<Lease> = Api::namespaced(cluster.client("admin").await, "kudo-system");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while leases.get_opt("kudo-controller").await.unwrap().and_then(|l| l.spec?.holder_identity).as_deref()
+        != Some("first")
+    {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = cluster.start_controller("second").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait_state(&esc.name_any(), "ACCEPTED").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let instances: Vec<String> = cluster.events(&esc.name_any()).await.into_iter().map(|(_, _, i)| i).collect();
+    assert!(!instances.is_empty() && instances.iter().all(|i| i == "first"), "{instances:?}");
+
+    // The leader goes; the standby takes over.
+    first.stop().await;
+    let esc2 = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait_state(&esc2.name_any(), "ACCEPTED").await;
+    let instances: Vec<String> = cluster.events(&esc2.name_any()).await.into_iter().map(|(_, _, i)| i).collect();
+    assert!(!instances.is_empty() && instances.iter().all(|i| i == "second"), "{instances:?}");
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_rejects_spoofed_identities_and_forged_status() {
+    let cluster = Cluster::new().await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let alice: Api<Escalation> = Api::all(cluster.client("alice").await);
+    let spoofed = json!({"metadata": {"name": "spoof"}, "spec": {
+        "policyName": "read-pods", "requestor": "bob", "requestorGroups": ["admins", "system:authenticated"], "reason": "x"}});
+    match alice.create(&PostParams::default(), &serde_json::from_value(spoofed).unwrap()).await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 403);
+            assert!(s.message.contains("spec.requestor is bob but you are alice"), "{}", s.message);
+        }
+        e => panic!("{e}"),
+    }
+    // Her own escalation, whose status she then tries to forge.
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let forged = json!({"status": {"state": "ACCEPTED", "stateDetails": "trust me"}});
+    let err = alice.patch_status(&esc.name_any(), &PatchParams::default(), &Patch::Merge(&forged)).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 403), "{err}");
+}

@@ -1,0 +1,311 @@
+//! A fake cluster with kudo installed, its users, and the controller running
+//! in-process as its ServiceAccount, for end-to-end tests.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use fake_apiserver::{Account, FakeApiServer};
+use k8s_openapi::api::{
+    core::v1::{Namespace, Pod},
+    rbac::v1::ClusterRole,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams},
+};
+use kudo::{
+    api::{Escalation, EscalationPolicy, EscalationReview},
+    controller, manifests,
+};
+use serde_json::{Value, json};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub const SA: &str = "system:serviceaccount:kudo-system:kudo-controller";
+pub const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:kudo-system"];
+
+pub struct Cluster {
+    pub fake: FakeApiServer,
+}
+
+pub struct RunningController {
+    pub identity: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), controller::RunError>>,
+}
+
+impl RunningController {
+    /// Graceful stop: finishes in-flight work and releases the Lease.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+    }
+
+    /// A crash: the task is dropped mid-flight, nothing is released.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+impl Cluster {
+    /// kudo installed (CRDs, RBAC, admission policies), namespaces `app` and
+    /// `other`, a `pod-reader` ClusterRole, users alice (squad-a), bob and
+    /// carol (admins), dave (nobody), and the controller's ServiceAccount.
+    pub async fn new() -> Self {
+        // Logs show with --nocapture; KUDO_TEST_LOG=debug for more.
+        let filter = std::env::var("KUDO_TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(filter).try_init();
+        let fake = FakeApiServer::start(vec![
+            Account::new("alice", &["squad-a"]),
+            Account::new("bob", &["admins"]),
+            Account::new("carol", &["admins"]),
+            Account::new("dave", &[]),
+            Account::new(SA, SA_GROUPS),
+        ])
+        .await
+        .expect("fake starts");
+        let cluster = Self { fake };
+        let admin = cluster.client("admin").await;
+        install(&admin).await;
+        for ns in ["app", "other"] {
+            let api: Api<Namespace> = Api::all(admin.clone());
+            api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap())
+                .await
+                .unwrap();
+        }
+        let roles: Api<ClusterRole> = Api::all(admin.clone());
+        roles
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "metadata": {"name": "pod-reader"},
+                    "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}],
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+        // Everyone may use kudo, as the README's quick start sets it up.
+        create_json(
+            &admin,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "everyone-kudo"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-user"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}],
+            }),
+        )
+        .await;
+        create_json(
+            &admin,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": "admins-review"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-reviewer"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "admins"}],
+            }),
+        )
+        .await;
+        cluster
+    }
+
+    /// Lets `user` create reviews (RBAC only: eligibility is the policy's business).
+    pub async fn allow_reviewing(&self, user: &str) {
+        create_json(
+            &self.client("admin").await,
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": format!("{user}-reviews")},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-reviewer"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+            }),
+        )
+        .await;
+    }
+
+    pub async fn client(&self, user: &str) -> Client {
+        self.fake.client(user).await
+    }
+
+    pub fn controller_options(identity: &str) -> controller::Options {
+        controller::Options {
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(3),
+            sweep_interval: Duration::from_millis(500),
+            listen: None,
+            audit_stdout: false,
+            ..controller::Options::default()
+        }
+    }
+
+    pub async fn start_controller(&self, identity: &str) -> RunningController {
+        self.start_controller_with(Self::controller_options(identity)).await
+    }
+
+    pub async fn start_controller_with(&self, options: controller::Options) -> RunningController {
+        let client = self.client(SA).await;
+        let (tx, rx) = oneshot::channel::<()>();
+        let identity = options.identity.clone();
+        let task = tokio::spawn(controller::run(client, options, async {
+            let _ = rx.await;
+        }));
+        RunningController { identity, stop: Some(tx), task }
+    }
+
+    pub async fn policy(&self, body: Value) -> EscalationPolicy {
+        let api: Api<EscalationPolicy> = Api::all(self.client("admin").await);
+        api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap()
+    }
+
+    /// An escalation made by `user` in their own name, as the CLI makes it.
+    pub async fn escalate(
+        &self,
+        user: &str,
+        groups: &[&str],
+        policy: &str,
+        extra: Value,
+    ) -> Result<Escalation, kube::Error> {
+        let mut spec = json!({
+            "policyName": policy,
+            "requestor": user,
+            "requestorGroups": groups.iter().copied().chain(["system:authenticated"]).collect::<Vec<_>>(),
+            "reason": "debugging, ticket #42",
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            spec[k] = v.clone();
+        }
+        let api: Api<Escalation> = Api::all(self.client(user).await);
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"generateName": format!("{policy}-")}, "spec": spec})).unwrap(),
+        )
+        .await
+    }
+
+    pub async fn review(&self, user: &str, groups: &[&str], esc: &Escalation, decision: &str) -> EscalationReview {
+        let api: Api<EscalationReview> = Api::all(self.client(user).await);
+        let body = json!({
+            "metadata": {"generateName": format!("{}-", esc.name_any())},
+            "spec": {
+                "escalationName": esc.name_any(),
+                "escalationUID": esc.uid().unwrap(),
+                "reviewer": user,
+                "reviewerGroups": groups.iter().copied().chain(["system:authenticated"]).collect::<Vec<_>>(),
+                "decision": decision,
+            },
+        });
+        api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap()
+    }
+
+    pub async fn get(&self, name: &str) -> Option<Escalation> {
+        let api: Api<Escalation> = Api::all(self.client("admin").await);
+        api.get_opt(name).await.unwrap()
+    }
+
+    /// Polls until `done` holds for the escalation (or it is gone, `None`).
+    pub async fn wait(&self, name: &str, what: &str, done: impl Fn(Option<&Escalation>) -> bool) -> Option<Escalation> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let esc = self.get(name).await;
+            if done(esc.as_ref()) {
+                return esc;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {name} to be {what}: {esc:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_state(&self, name: &str, state: &str) -> Escalation {
+        self.wait(name, state, |e| e.and_then(|e| e.status.as_ref()).is_some_and(|s| s.state.as_str() == state))
+            .await
+            .unwrap()
+    }
+
+    /// Whether `user` may list pods in `namespace` (a real request).
+    pub async fn can_list_pods(&self, user: &str, namespace: &str) -> bool {
+        let api: Api<Pod> = Api::namespaced(self.client(user).await, namespace);
+        match api.list(&ListParams::default()).await {
+            Ok(_) => true,
+            Err(kube::Error::Api(s)) if s.code == 403 => false,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Names of kudo-managed bindings (RoleBindings and ClusterRoleBindings).
+    pub async fn kudo_bindings(&self) -> Vec<String> {
+        let admin = self.client("admin").await;
+        let lp = ListParams::default().labels("app.kubernetes.io/managed-by=kudo");
+        let rbs: Api<k8s_openapi::api::rbac::v1::RoleBinding> = Api::all(admin.clone());
+        let crbs: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(admin);
+        let mut names: Vec<String> = rbs.list(&lp).await.unwrap().items.iter().map(|b| b.name_any()).collect();
+        names.extend(crbs.list(&lp).await.unwrap().items.iter().map(|b| b.name_any()));
+        names.sort();
+        names
+    }
+
+    /// Event reasons recorded about an escalation, oldest first, with their reporting instance.
+    pub async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let api: Api<k8s_openapi::api::events::v1::Event> = Api::all(self.client("admin").await);
+        let mut events: Vec<_> = api
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect();
+        events.sort_by_key(|e| e.metadata.resource_version.as_ref().and_then(|v| v.parse::<u64>().ok()));
+        events
+            .into_iter()
+            .map(|e| {
+                (e.reason.unwrap_or_default(), e.note.unwrap_or_default(), e.reporting_instance.unwrap_or_default())
+            })
+            .collect()
+    }
+}
+
+/// Applies `kubectl kudo manifests` with the real client (create, as `kubectl create`).
+async fn install(admin: &Client) {
+    let yaml = manifests::render(&manifests::Options::default()).unwrap();
+    for doc in serde_saphyr::from_multiple::<Value>(&yaml).unwrap() {
+        create_json(admin, doc).await;
+    }
+}
+
+pub async fn create_json(client: &Client, doc: Value) -> DynamicObject {
+    let (group, version) = match doc["apiVersion"].as_str().unwrap().split_once('/') {
+        Some((g, v)) => (g.to_string(), v.to_string()),
+        None => (String::new(), doc["apiVersion"].as_str().unwrap().to_string()),
+    };
+    let gvk = GroupVersionKind::gvk(&group, &version, doc["kind"].as_str().unwrap());
+    let (resource, caps) = kube::discovery::pinned_kind(client, &gvk).await.unwrap();
+    let obj: DynamicObject = serde_json::from_value(doc).unwrap();
+    let api: Api<DynamicObject> = match (caps.scope, obj.metadata.namespace.as_deref()) {
+        (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resource),
+        _ => Api::all_with(client.clone(), &resource),
+    };
+    let _: &ApiResource = &resource;
+    api.create(&PostParams::default(), &obj).await.unwrap()
+}
+
+/// A policy granting `pod-reader` in `app` (or `other`), to anyone in squad-a.
+pub fn pod_reader_policy(name: &str, default_duration: &str, challenges: Value) -> Value {
+    json!({
+        "metadata": {"name": name},
+        "spec": {
+            "subjects": [{"kind": "Group", "name": "squad-a"}],
+            "challenges": challenges,
+            "target": {
+                "defaultDuration": default_duration,
+                "maxDuration": "1h",
+                "grants": [{
+                    "kind": "KubernetesRoleBinding",
+                    "defaultNamespace": "app",
+                    "allowedNamespaces": ["app", "other"],
+                    "roleRef": {"kind": "ClusterRole", "name": "pod-reader"},
+                }],
+            },
+        },
+    })
+}
