@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_kudo_global_optspecs
-    string join \n kubeconfig= context= cluster= user= as= as-group= request-timeout= h/help V/version
+    string join \n kubeconfig= context= cluster= n/namespace= user= as= as-group= request-timeout= h/help V/version
 end
 
 function __fish_kubectl_kudo_needs_command
@@ -27,22 +27,136 @@ end
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l user -d 'The kubeconfig user to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "escalate" -d 'Ask for a policy\'s grants for a while: kubectl kudo escalate POLICY --reason \'…\''
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "approve" -d 'Approve someone\'s PENDING escalation (policies with a PeerReview)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "deny" -d 'Reject someone\'s PENDING escalation: it is DENIED'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "list" -d 'List escalations: mine by default, --all, or --pending-review'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "ls" -d 'List escalations: mine by default, --all, or --pending-review'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "status" -d 'One escalation in detail: state, challenges, grants, timeline'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "revoke" -d 'End an escalation early; its grants are reclaimed at once'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "policies" -d 'The policies I may use: what they grant, where, for how long, and what they ask first'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "controller" -d 'Run the controller (in cluster, or locally against the current kubeconfig)'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s r -l reason -d 'Why you need it; policies may require a ticket reference' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s d -l duration -d 'How long to hold the grants (default: the policy\'s defaultDuration), e.g. 30m, 2h' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l timeout -d 'Longest wait for the decision' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l no-wait -d 'Print the escalation\'s name and return instead of waiting for the decision'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s m -l message -d 'A note for the requestor and the audit log' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -s m -l message -d 'A note for the requestor and the audit log' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand deny" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "wide\t''
+json\t''
+yaml\t''
+name\t''"
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s A -l all -d 'Everyone\'s escalations, not only mine'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l pending-review -d 'PENDING escalations I may review and have not reviewed yet'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s w -l watch -d 'After listing, keep printing changes'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s o -l output -d 'Output format' -r -f -a "wide\t''
+json\t''
+yaml\t''
+name\t''"
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s A -l all -d 'Everyone\'s escalations, not only mine'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l pending-review -d 'PENDING escalations I may review and have not reviewed yet'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s w -l watch -d 'After listing, keep printing changes'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -l all-mine -d 'End every escalation of mine that is PENDING or ACCEPTED'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l user -d 'The kubeconfig user to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l as -d 'Username to impersonate for the operation' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s A -l all -d 'Every policy, not only those I may use'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s h -l help -d 'Print help'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-namespace -d 'Namespace the controller runs in' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-service-account -d 'ServiceAccount the controller runs as; the only identity allowed to write escalation status' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l image -d 'Controller image' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l user -d 'The kubeconfig user to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
@@ -66,6 +180,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l user -d 'The kubeconfig user to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
@@ -75,13 +190,21 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -s
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l cluster -d 'The kubeconfig cluster to use' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -s n -l namespace -d 'Namespace for namespaced grants when escalating (default: the policy\'s defaultNamespace)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l user -d 'The kubeconfig user to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "controller" -d 'Run the controller (in cluster, or locally against the current kubeconfig)'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from manifests controller completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "escalate" -d 'Ask for a policy\'s grants for a while: kubectl kudo escalate POLICY --reason \'…\''
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "approve" -d 'Approve someone\'s PENDING escalation (policies with a PeerReview)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "deny" -d 'Reject someone\'s PENDING escalation: it is DENIED'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "list" -d 'List escalations: mine by default, --all, or --pending-review'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "status" -d 'One escalation in detail: state, challenges, grants, timeline'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "revoke" -d 'End an escalation early; its grants are reclaimed at once'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "policies" -d 'The policies I may use: what they grant, where, for how long, and what they ask first'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "manifests" -d 'Print the install (CRDs, RBAC, admission policies, controller) as YAML'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "controller" -d 'Run the controller (in cluster, or locally against the current kubeconfig)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand help; and not __fish_seen_subcommand_from escalate approve deny list status revoke policies manifests controller completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -18,6 +18,8 @@ _kubectl-kudo() {
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
 '--user=[The kubeconfig user to use]:NAME:_default' \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
@@ -35,7 +37,179 @@ _kubectl-kudo() {
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:kubectl-kudo-command-$line[1]:"
         case $line[1] in
-            (manifests)
+            (escalate)
+_arguments "${_arguments_options[@]}" : \
+'-r+[Why you need it; policies may require a ticket reference]:TEXT:_default' \
+'--reason=[Why you need it; policies may require a ticket reference]:TEXT:_default' \
+'-d+[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
+'--duration=[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
+'--timeout=[Longest wait for the decision]:DURATION:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--no-wait[Print the escalation'\''s name and return instead of waiting for the decision]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'::policy -- The EscalationPolicy to use (asked for on a terminal when left out):_default' \
+&& ret=0
+;;
+(approve)
+_arguments "${_arguments_options[@]}" : \
+'-m+[A note for the requestor and the audit log]:TEXT:_default' \
+'--message=[A note for the requestor and the audit log]:TEXT:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The escalation to review:_default' \
+&& ret=0
+;;
+(deny)
+_arguments "${_arguments_options[@]}" : \
+'-m+[A note for the requestor and the audit log]:TEXT:_default' \
+'--message=[A note for the requestor and the audit log]:TEXT:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-y[Do not ask for confirmation]' \
+'--yes[Do not ask for confirmation]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The escalation to review:_default' \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+'-o+[Output format]:FORMAT:(wide json yaml name)' \
+'--output=[Output format]:FORMAT:(wide json yaml name)' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-A[Everyone'\''s escalations, not only mine]' \
+'--all[Everyone'\''s escalations, not only mine]' \
+'(-A --all)--pending-review[PENDING escalations I may review and have not reviewed yet]' \
+'-w[After listing, keep printing changes]' \
+'--watch[After listing, keep printing changes]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(ls)
+_arguments "${_arguments_options[@]}" : \
+'-o+[Output format]:FORMAT:(wide json yaml name)' \
+'--output=[Output format]:FORMAT:(wide json yaml name)' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-A[Everyone'\''s escalations, not only mine]' \
+'--all[Everyone'\''s escalations, not only mine]' \
+'(-A --all)--pending-review[PENDING escalations I may review and have not reviewed yet]' \
+'-w[After listing, keep printing changes]' \
+'--watch[After listing, keep printing changes]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name:_default' \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'()--all-mine[End every escalation of mine that is PENDING or ACCEPTED]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'::name -- The escalation to end:_default' \
+&& ret=0
+;;
+(policies)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-A[Every policy, not only those I may use]' \
+'--all[Every policy, not only those I may use]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(manifests)
 _arguments "${_arguments_options[@]}" : \
 '--controller-namespace=[Namespace the controller runs in]:NAMESPACE:_default' \
 '--controller-service-account=[ServiceAccount the controller runs as; the only identity allowed to write escalation status]:NAME:_default' \
@@ -43,6 +217,8 @@ _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
 '--user=[The kubeconfig user to use]:NAME:_default' \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
@@ -70,6 +246,8 @@ _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
 '--user=[The kubeconfig user to use]:NAME:_default' \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
@@ -85,6 +263,8 @@ _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
 '--user=[The kubeconfig user to use]:NAME:_default' \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
@@ -108,7 +288,35 @@ _arguments "${_arguments_options[@]}" : \
         (( CURRENT += 1 ))
         curcontext="${curcontext%:*:*}:kubectl-kudo-help-command-$line[1]:"
         case $line[1] in
-            (manifests)
+            (escalate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(approve)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(deny)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(list)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(status)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(revoke)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(policies)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(manifests)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -136,12 +344,25 @@ esac
 (( $+functions[_kubectl-kudo_commands] )) ||
 _kubectl-kudo_commands() {
     local commands; commands=(
+'escalate:Ask for a policy'\''s grants for a while\: kubectl kudo escalate POLICY --reason '\''…'\''' \
+'approve:Approve someone'\''s PENDING escalation (policies with a PeerReview)' \
+'deny:Reject someone'\''s PENDING escalation\: it is DENIED' \
+'list:List escalations\: mine by default, --all, or --pending-review' \
+'ls:List escalations\: mine by default, --all, or --pending-review' \
+'status:One escalation in detail\: state, challenges, grants, timeline' \
+'revoke:End an escalation early; its grants are reclaimed at once' \
+'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kubectl-kudo commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__approve_commands] )) ||
+_kubectl-kudo__subcmd__approve_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo approve commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__completion_commands] )) ||
 _kubectl-kudo__subcmd__completion_commands() {
@@ -153,15 +374,37 @@ _kubectl-kudo__subcmd__controller_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo controller commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__deny_commands] )) ||
+_kubectl-kudo__subcmd__deny_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo deny commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__escalate_commands] )) ||
+_kubectl-kudo__subcmd__escalate_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo escalate commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help_commands] )) ||
 _kubectl-kudo__subcmd__help_commands() {
     local commands; commands=(
+'escalate:Ask for a policy'\''s grants for a while\: kubectl kudo escalate POLICY --reason '\''…'\''' \
+'approve:Approve someone'\''s PENDING escalation (policies with a PeerReview)' \
+'deny:Reject someone'\''s PENDING escalation\: it is DENIED' \
+'list:List escalations\: mine by default, --all, or --pending-review' \
+'status:One escalation in detail\: state, challenges, grants, timeline' \
+'revoke:End an escalation early; its grants are reclaimed at once' \
+'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kubectl-kudo help commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__approve_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__approve_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help approve commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__completion_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__completion_commands() {
@@ -173,20 +416,70 @@ _kubectl-kudo__subcmd__help__subcmd__controller_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help controller commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__deny_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__deny_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help deny commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__escalate_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__escalate_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help escalate commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__help_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help help commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__list_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help list commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__manifests_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__manifests_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help manifests commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__policies_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__policies_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help policies commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__revoke_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help revoke commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__status_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help status commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__list_commands] )) ||
+_kubectl-kudo__subcmd__list_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo list commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__manifests_commands] )) ||
 _kubectl-kudo__subcmd__manifests_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo manifests commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__policies_commands] )) ||
+_kubectl-kudo__subcmd__policies_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo policies commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__revoke_commands] )) ||
+_kubectl-kudo__subcmd__revoke_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo revoke commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__status_commands] )) ||
+_kubectl-kudo__subcmd__status_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo status commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_kubectl-kudo" ]; then

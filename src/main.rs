@@ -1,4 +1,5 @@
 use clap::Parser;
+use kudo::cli::{UserError, exit};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -7,7 +8,8 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            let code = e.downcast_ref::<UserError>().map_or(exit::ERROR, |u| u.code);
+            std::process::ExitCode::from(code)
         }
     }
 }

@@ -325,3 +325,142 @@ async fn admission_rejects_spoofed_identities_and_forged_status() {
     let err = alice.patch_status(&esc.name_any(), &PatchParams::default(), &Patch::Merge(&forged)).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 403), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_identity_guards_deny_instead_of_trusting_the_request() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let bindings: Api<k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding> =
+        Api::all(cluster.client("admin").await);
+    bindings.delete("kudo-escalation-identity", &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let d = details(&cluster.wait_state(&esc.name_any(), "DENIED").await);
+    assert!(d.contains("kudo-escalation-identity") && d.contains("kubectl kudo manifests"), "{d}");
+    assert!(cluster.kudo_bindings().await.is_empty());
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dangerous_policies_are_reported_on_their_status() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    support::create_json(
+        &cluster.client("admin").await,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "binder"},
+            "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}],
+        }),
+    )
+    .await;
+    let mut risky = pod_reader_policy("risky", "10m", json!([]));
+    risky["spec"]["target"]["grants"][0]["roleRef"]["name"] = json!("binder");
+    cluster.policy(risky).await;
+    cluster.policy(pod_reader_policy("safe", "10m", json!([]))).await;
+    let policies: Api<EscalationPolicy> = Api::all(cluster.client("admin").await);
+    let condition = |p: &EscalationPolicy, t: &str| {
+        p.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == t).cloned())
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (risky, safe) = loop {
+        let (r, s) = (policies.get("risky").await.unwrap(), policies.get("safe").await.unwrap());
+        if condition(&r, "DangerousRole").is_some() && condition(&s, "DangerousRole").is_some() {
+            break (r, s);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no conditions: {r:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let danger = condition(&risky, "DangerousRole").unwrap();
+    assert_eq!(danger.status, "True");
+    assert!(danger.message.contains("binder"), "{}", danger.message);
+    assert_eq!(condition(&safe, "DangerousRole").unwrap().status, "False");
+    assert_eq!(condition(&safe, "Ready").unwrap().status, "True");
+    ctl.stop().await;
+}
+
+/// A free loopback port (bound, then released for the controller to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_reaches_the_webhook_and_metrics_count_everything() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_url = format!("http://{}/hook", sink_listener.local_addr().unwrap());
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            store.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+            async { "ok" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(sink_listener, app).await });
+
+    let cluster = Cluster::new().await;
+    let port = free_port();
+    let mut options = Cluster::controller_options("a");
+    options.listen = Some(([127, 0, 0, 1], port).into());
+    options.audit_webhook =
+        Some(kudo::audit::SinkConfig { url: sink_url, queue: 100, attempts: 3, backoff: Duration::from_millis(50) });
+    let ctl = cluster.start_controller_with(options).await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
+    cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "reviewed", json!({})).await.unwrap();
+    let name = esc.name_any();
+    cluster.wait_state(&name, "PENDING").await;
+    cluster.review("bob", &["admins"], &esc, "APPROVED").await;
+    cluster
+        .wait(&name, "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Created))
+        })
+        .await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let records = received.lock().unwrap().clone();
+        let actions: Vec<(String, String)> = records
+            .iter()
+            .map(|r| (r["action"].as_str().unwrap().to_string(), r["state"].as_str().unwrap_or_default().to_string()))
+            .collect();
+        if actions.contains(&("grantCreated".into(), "ACCEPTED".into())) {
+            let pending = records.iter().find(|r| r["state"] == "PENDING").expect("a PENDING record");
+            assert_eq!(pending["kind"], "kudo.audit");
+            assert_eq!(pending["requestor"], "alice");
+            assert_eq!(pending["reason"], "debugging, ticket #42");
+            let text = pending["text"].as_str().unwrap();
+            assert!(text.contains(&format!("kubectl kudo approve {name}")), "reviewers learn what to run: {text}");
+            let accepted = records.iter().find(|r| r["state"] == "ACCEPTED" && r["action"] == "transition").unwrap();
+            assert_eq!(accepted["reviewers"], json!(["bob"]));
+            assert!(accepted["expiresAt"].is_string());
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "records: {actions:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let get = |path: &'static str| async move {
+        reqwest::get(format!("http://127.0.0.1:{port}{path}")).await.unwrap().text().await.unwrap()
+    };
+    assert_eq!(get("/healthz").await, "ok");
+    assert_eq!(get("/readyz").await, "ok");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = get("/metrics").await;
+        let has = |line: &str| metrics.lines().any(|l| l.starts_with(line));
+        if has("kudo_escalations{state=\"ACCEPTED\"} 1") && has("kudo_grants_active 1") {
+            assert!(has("kudo_reconciles_total"), "{metrics}");
+            assert!(has("kudo_audit_sink_delivered_total"), "{metrics}");
+            assert!(has("kudo_revocation_lag_seconds_count"), "{metrics}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ctl.stop().await;
+}

@@ -32,6 +32,8 @@ pub struct Sink {
 
 impl Sink {
     pub fn start(config: SinkConfig, counters: SinkCounters) -> Result<Self, reqwest::Error> {
+        // reqwest is built without a TLS provider of its own: use ring, as kube does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
         let (tx, mut rx) = mpsc::channel::<String>(config.queue.max(1));
         let task_counters = counters.clone();

@@ -62,8 +62,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, &args.log)?;
-    // reqwest (the audit sink) uses the process-wide rustls provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube.client().await.context("connecting to the cluster")?;
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "kudo-controller".into())

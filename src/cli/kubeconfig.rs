@@ -18,6 +18,9 @@ pub struct KubeFlags {
     /// The kubeconfig cluster to use.
     #[arg(long, global = true, value_name = "NAME")]
     pub cluster: Option<String>,
+    /// Namespace for namespaced grants when escalating (default: the policy's defaultNamespace).
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
     /// The kubeconfig user to use.
     #[arg(long, global = true, value_name = "NAME")]
     pub user: Option<String>,

@@ -8,7 +8,14 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::{api, manifests};
 
 mod controller;
+mod escalate;
+mod format;
 pub mod kubeconfig;
+mod list;
+mod review;
+mod session;
+
+pub use session::{UserError, exit};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,6 +34,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Ask for a policy's grants for a while: kubectl kudo escalate POLICY --reason '…'
+    Escalate(escalate::EscalateArgs),
+    /// Approve someone's PENDING escalation (policies with a PeerReview).
+    Approve(review::ReviewArgs),
+    /// Reject someone's PENDING escalation: it is DENIED.
+    Deny(review::ReviewArgs),
+    /// List escalations: mine by default, --all, or --pending-review.
+    #[command(visible_alias = "ls")]
+    List(list::ListArgs),
+    /// One escalation in detail: state, challenges, grants, timeline.
+    Status(list::NameArg),
+    /// End an escalation early; its grants are reclaimed at once.
+    Revoke(list::RevokeArgs),
+    /// The policies I may use: what they grant, where, for how long, and what they ask first.
+    Policies(list::PoliciesArgs),
     /// Print the install (CRDs, RBAC, admission policies, controller) as YAML.
     ///
     /// Apply with: kubectl kudo manifests | kubectl apply -f -
@@ -55,12 +77,9 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Controller(args) = cli.command {
-        return controller::run(&cli.kube, args).await;
-    }
     let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Command::Controller(_) => {}
+        Command::Controller(args) => return controller::run(&cli.kube, args).await,
         Command::Manifests { controller_namespace, controller_service_account, image } => {
             let mut opts = manifests::Options {
                 namespace: controller_namespace,
@@ -76,6 +95,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout);
         }
+        user => {
+            drop(stdout);
+            user_command(&cli.kube, user).await?;
+        }
     }
     Ok(())
+}
+
+/// The commands people type, which all start by asking the cluster who they are.
+async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<(), UserError> {
+    use api::ReviewDecision::{Approved, Rejected};
+    let session = session::Session::connect(kube).await?;
+    match command {
+        Command::Escalate(args) => escalate::run(&session, args, kube.namespace.clone()).await,
+        Command::Approve(args) => review::run(&session, args, Approved).await,
+        Command::Deny(args) => review::run(&session, args, Rejected).await,
+        Command::List(args) => list::list(&session, args).await,
+        Command::Status(args) => list::status(&session, args).await,
+        Command::Revoke(args) => list::revoke(&session, args).await,
+        Command::Policies(args) => list::policies(&session, args).await,
+        Command::Controller(_) | Command::Manifests { .. } | Command::Completion { .. } => Ok(()),
+    }
 }

@@ -95,6 +95,9 @@ pub struct Context {
     escalation_store: Store<Escalation>,
     policies: Store<EscalationPolicy>,
     reviews: Store<EscalationReview>,
+    /// Reviews as the trigger watch saw them. The reconcile a review triggers
+    /// may run before the `reviews` store has it; this closes that gap.
+    recent_reviews: Arc<Mutex<HashMap<String, Vec<EscalationReview>>>>,
     guard_bindings: Store<ValidatingAdmissionPolicyBinding>,
     grants: Grants,
     auditor: Auditor,
@@ -112,6 +115,22 @@ impl Context {
             .filter(|name| self.guard_bindings.get(&ObjectRef::new(name)).is_none())
             .map(|name| (*name).to_string())
             .collect()
+    }
+
+    /// Every review of escalation `name` seen so far, by either watch.
+    fn reviews_of(&self, name: &str) -> Vec<EscalationReview> {
+        let mut out: Vec<EscalationReview> =
+            self.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect();
+        let mut recent = self.recent_reviews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(list) = recent.get_mut(name) {
+            // Keep only what the store has not caught up with yet.
+            list.retain(|r| !out.iter().any(|o| o.metadata.uid == r.metadata.uid));
+            out.extend(list.iter().cloned());
+            if list.is_empty() {
+                recent.remove(name);
+            }
+        }
+        out
     }
 
     fn backoff(&self, name: &str) -> Duration {
@@ -191,6 +210,8 @@ pub async fn run(
     let escalation_store = controller.store();
 
     let by_policy = escalation_store.clone();
+    let recent_reviews: Arc<Mutex<HashMap<String, Vec<EscalationReview>>>> = Arc::default();
+    let seen_reviews = recent_reviews.clone();
     let managed = watcher::Config::default().labels(&grants::managed_selector());
     let controller = controller
         .watches(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default(), move |policy| {
@@ -202,8 +223,14 @@ pub async fn run(
                 .map(|e| ObjectRef::from_obj(&*e))
                 .collect::<Vec<_>>()
         })
-        .watches(Api::<EscalationReview>::all(client.clone()), watcher::Config::default(), |review| {
-            Some(ObjectRef::new(&review.spec.escalation_name))
+        .watches(Api::<EscalationReview>::all(client.clone()), watcher::Config::default(), move |review| {
+            let target = ObjectRef::new(&review.spec.escalation_name);
+            let mut recent = seen_reviews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let list = recent.entry(review.spec.escalation_name.clone()).or_default();
+            if !list.iter().any(|r| r.metadata.uid == review.metadata.uid) {
+                list.push(review);
+            }
+            Some(target)
         })
         .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| owner_of(b.labels()))
         .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| owner_of(b.labels()))
@@ -215,6 +242,7 @@ pub async fn run(
         escalation_store: escalation_store.clone(),
         policies: policies.clone(),
         reviews: reviews.clone(),
+        recent_reviews,
         guard_bindings: guard_bindings.clone(),
         grants: Grants::new(client.clone()),
         auditor: Auditor::new(recorder, sink, opts.audit_stdout),

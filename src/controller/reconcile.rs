@@ -17,14 +17,16 @@ use kube::{
     runtime::{
         controller::Action,
         finalizer::{self, finalizer},
-        reflector::ObjectRef,
     },
 };
 use serde_json::json;
 
 use super::Context;
 use crate::{
-    api::{Escalation, EscalationReview, EscalationState, EscalationStatus, FINALIZER, GROUP, GrantStatus},
+    api::{
+        Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FINALIZER, GROUP,
+        GrantStatus,
+    },
     audit::{self, Record},
     engine::{self, Observation, checks},
     grants::{self, GrantError},
@@ -67,13 +69,19 @@ pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result
 async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError> {
     let now = Timestamp::now();
     let name = esc.name_any();
-    let policy = ctx.policies.get(&ObjectRef::new(&esc.spec.policy_name));
     let state = esc.state();
-    let reviews: Vec<EscalationReview> = if matches!(state, None | Some(EscalationState::Pending)) {
-        ctx.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect()
+    // Read fresh: a cached policy may predate the edit that triggered this
+    // reconcile, and an edit must deny at once (DESIGN §2).
+    let policy = if state.is_some_and(EscalationState::is_final) {
+        None
     } else {
-        Vec::new()
+        let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
+        api.get_opt(&esc.spec.policy_name)
+            .await
+            .map_err(kube_err(format!("reading policy {}", esc.spec.policy_name)))?
     };
+    let reviews: Vec<EscalationReview> =
+        if matches!(state, None | Some(EscalationState::Pending)) { ctx.reviews_of(&name) } else { Vec::new() };
     let missing_guards: Vec<String> = ctx.missing_guards();
     let rbac_use_allowed = match (&policy, state) {
         (Some(p), None) if !checks::subject_matches(&p.spec, &esc.spec) => may_use(ctx, esc).await?,
@@ -84,7 +92,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     let decision = engine::decide(&engine::Inputs {
         now,
         escalation: esc,
-        policy: policy.as_deref(),
+        policy: policy.as_ref(),
         reviews: &reviews,
         rbac_use_allowed,
         missing_guards: &missing_guards,

@@ -1,0 +1,241 @@
+//! `kubectl kudo escalate POLICY --reason R`: check, create, wait, report.
+
+use std::{io::IsTerminal, time::Duration};
+
+use clap::Args;
+use futures::StreamExt;
+use jiff::Timestamp;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use kube::{
+    Api, ResourceExt,
+    api::PostParams,
+    runtime::{WatchStreamExt, watcher},
+};
+
+use super::{
+    format,
+    session::{Session, UserError, exit, explain},
+};
+use crate::{
+    api::{DurationText, Escalation, EscalationPolicy, EscalationSpec, EscalationState, GROUP, GrantStatus},
+    engine::checks,
+};
+
+#[derive(Clone, Debug, Args)]
+pub struct EscalateArgs {
+    /// The EscalationPolicy to use (asked for on a terminal when left out).
+    #[arg(value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// Why you need it; policies may require a ticket reference.
+    #[arg(short, long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// How long to hold the grants (default: the policy's defaultDuration), e.g. 30m, 2h.
+    #[arg(short, long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Print the escalation's name and return instead of waiting for the decision.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Longest wait for the decision.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// `namespace`: the global `-n`, for namespaced grants (default: the policy's defaultNamespace).
+pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String>) -> Result<(), UserError> {
+    let policies: Api<EscalationPolicy> = session.api();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let policy_name = match args.policy.clone() {
+        Some(p) => p,
+        None if interactive => pick_policy(session, &policies).await?,
+        None => {
+            return Err(UserError::new("which policy? none given")
+                .hint("kubectl kudo escalate POLICY --reason '…' (kubectl kudo policies lists yours)")
+                .code(exit::USAGE));
+        }
+    };
+    let policy = policies
+        .get_opt(&policy_name)
+        .await
+        .map_err(|e| explain(&format!("reading policy {policy_name}"), e))?
+        .ok_or_else(|| {
+            UserError::new(format!("policy {policy_name} does not exist"))
+                .hint("kubectl kudo policies lists the ones you may use")
+        })?;
+    let reason = match args.reason.clone().filter(|r| !r.trim().is_empty()) {
+        Some(r) => r,
+        None if interactive => dialoguer::Input::<String>::new()
+            .with_prompt("Why do you need it?")
+            .interact_text()
+            .map_err(|e| UserError::new(format!("reading the reason: {e}")))?,
+        None => {
+            return Err(UserError::new("a reason is required")
+                .hint(format!("kubectl kudo escalate {policy_name} --reason 'what for, ticket #…'"))
+                .code(exit::USAGE));
+        }
+    };
+    let timeout = parse_duration(&args.timeout, "--timeout")?;
+    let mut groups = session.me.groups.clone();
+    groups.dedup();
+    let spec = EscalationSpec {
+        policy_name: policy_name.clone(),
+        requestor: session.me.username.clone(),
+        requestor_groups: groups,
+        reason,
+        namespace,
+        duration: args.duration.clone().map(DurationText::new),
+        revoked: false,
+        revoked_by: String::new(),
+    };
+    precheck(session, &policy, &spec).await?;
+
+    let escalations: Api<Escalation> = session.api();
+    let mut esc = Escalation::new("", spec);
+    esc.metadata.name = None;
+    esc.metadata.generate_name = Some(format!("{}-", truncate_name(&policy_name)));
+    let created = escalations
+        .create(&PostParams::default(), &esc)
+        .await
+        .map_err(|e| explain(&format!("creating an escalation for policy {policy_name}"), e))?;
+    let name = created.name_any();
+    if args.no_wait {
+        println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
+        return Ok(());
+    }
+    eprintln!("escalation/{name} created");
+    let decided = wait(&escalations, &name, timeout).await?;
+    report(&decided)
+}
+
+/// The controller's own checks, run first so that a request bound to be
+/// denied is never created.
+async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &EscalationSpec) -> Result<(), UserError> {
+    let name = policy.name_any();
+    if !checks::subject_matches(&policy.spec, spec) && !may_use(session, &name).await? {
+        return Err(UserError::new(format!("you ({}) may not use policy {name}", spec.requestor))
+            .hint("kubectl kudo policies lists the ones you may use"));
+    }
+    let now = Timestamp::now();
+    let checked = checks::justification(&policy.spec, spec, &name)
+        .and_then(|()| checks::duration(&policy.spec, spec, &name).map(|_| ()))
+        .and_then(|()| checks::namespaces(&policy.spec, spec, &name).map(|_| ()))
+        .and_then(|()| checks::time_windows(&policy.spec, now, &name));
+    checked.map_err(|why| UserError::new(format!("policy {name} would deny this request: {why}")))
+}
+
+async fn may_use(session: &Session, policy: &str) -> Result<bool, UserError> {
+    let api: Api<SelfSubjectAccessReview> = session.api();
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(GROUP.into()),
+                resource: Some("escalationpolicies".into()),
+                verb: Some("use".into()),
+                name: Some(policy.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| explain("asking whether you may use the policy", e))?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}
+
+async fn pick_policy(session: &Session, policies: &Api<EscalationPolicy>) -> Result<String, UserError> {
+    let all = policies.list(&Default::default()).await.map_err(|e| explain("listing policies", e))?;
+    let me = crate::api::Identity { username: &session.me.username, groups: &session.me.groups };
+    let usable: Vec<String> = all
+        .items
+        .iter()
+        .filter(|p| p.spec.subjects.iter().any(|s| s.matches(&me)))
+        .map(ResourceExt::name_any)
+        .collect();
+    if usable.is_empty() {
+        return Err(
+            UserError::new("no policy names you as a subject").hint("ask an admin which EscalationPolicy to use")
+        );
+    }
+    let chosen = dialoguer::Select::new()
+        .with_prompt("Which policy?")
+        .items(&usable)
+        .default(0)
+        .interact()
+        .map_err(|e| UserError::new(format!("choosing a policy: {e}")))?;
+    Ok(usable[chosen].clone())
+}
+
+/// Waits for ACCEPTED with every grant created, or for a final state.
+async fn wait(api: &Api<Escalation>, name: &str, timeout: Duration) -> Result<Escalation, UserError> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        spinner.enable_steady_tick(Duration::from_millis(120));
+    } else {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.set_message("waiting for the controller");
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = watcher(api.clone(), config).applied_objects().boxed();
+    let decided = tokio::time::timeout(timeout, async {
+        while let Some(next) = stream.next().await {
+            let esc = next.map_err(|e| UserError::new(format!("watching escalation {name}: {e}")))?;
+            let Some(status) = &esc.status else { continue };
+            spinner.set_message(format!("{}: {}", status.state.as_str(), status.state_details));
+            let granted = status.grant_refs.iter().all(|r| r.status == GrantStatus::Created);
+            if status.state.is_final() || (status.state == EscalationState::Accepted && granted) {
+                return Ok(esc);
+            }
+        }
+        Err(UserError::new(format!("the watch on escalation {name} ended")))
+    })
+    .await;
+    spinner.finish_and_clear();
+    match decided {
+        Ok(result) => result,
+        Err(_) => Err(UserError::new(format!("no decision on escalation {name} within the timeout"))
+            .hint(format!("it keeps going: kubectl kudo status {name}"))
+            .code(exit::TIMEOUT)),
+    }
+}
+
+fn report(esc: &Escalation) -> Result<(), UserError> {
+    let name = esc.name_any();
+    let Some(status) = &esc.status else { return Ok(()) };
+    if status.state != EscalationState::Accepted {
+        return Err(UserError::new(format!(
+            "escalation {name} is {}: {}",
+            status.state.as_str(),
+            status.state_details
+        ))
+        .code(exit::DENIED));
+    }
+    let until = status.expires_at.as_ref().map(|t| t.0);
+    println!(
+        "escalation/{name} ACCEPTED until {} ({})",
+        until.map(|t| t.to_string()).unwrap_or_default(),
+        until.map(|t| format::relative(t, Timestamp::now())).unwrap_or_default()
+    );
+    for r in &status.grant_refs {
+        println!("  granted {:?} {} {}", r.role_ref.kind, r.role_ref.name, format::place(&r.reference.namespace));
+    }
+    println!("revoke early with: kubectl kudo revoke {name}");
+    Ok(())
+}
+
+fn parse_duration(text: &str, flag: &str) -> Result<Duration, UserError> {
+    let d =
+        DurationText::new(text).parse().map_err(|e| UserError::new(format!("{flag} {text}: {e}")).code(exit::USAGE))?;
+    Duration::try_from(d).map_err(|_| UserError::new(format!("{flag} {text}: must not be negative")).code(exit::USAGE))
+}
+
+/// generateName keeps the name within the 63 characters escalation names may have.
+fn truncate_name(policy: &str) -> &str {
+    let max = 63 - 6;
+    let mut end = policy.len().min(max);
+    while !policy.is_char_boundary(end) {
+        end -= 1;
+    }
+    policy[..end].trim_end_matches(['-', '.'])
+}

@@ -1,0 +1,127 @@
+//! `kubectl kudo approve|deny NAME`.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+use jiff::Timestamp;
+use kube::{Api, ResourceExt, api::PostParams};
+
+use super::{
+    format,
+    session::{Session, UserError, explain},
+};
+use crate::{
+    api::{
+        ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationReviewSpec, EscalationState,
+        ReviewDecision,
+    },
+    engine::review,
+};
+
+#[derive(Clone, Debug, Args)]
+pub struct ReviewArgs {
+    /// The escalation to review.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// A note for the requestor and the audit log.
+    #[arg(short, long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) -> Result<(), UserError> {
+    let escalations: Api<Escalation> = session.api();
+    let esc = get_escalation(&escalations, &args.name).await?;
+    let name = esc.name_any();
+    let verb = if decision == ReviewDecision::Approved { "approve" } else { "deny" };
+    let state = esc.state();
+    if state.is_some_and(|s| s != EscalationState::Pending) {
+        let s = state.map(EscalationState::as_str).unwrap_or_default();
+        return Err(UserError::new(format!("escalation {name} is {s}: there is nothing to {verb}")));
+    }
+    let mut groups = session.me.groups.clone();
+    groups.dedup();
+    let review_obj = EscalationReview::new(
+        "",
+        EscalationReviewSpec {
+            escalation_name: name.clone(),
+            escalation_uid: esc.uid().unwrap_or_default(),
+            reviewer: session.me.username.clone(),
+            reviewer_groups: groups,
+            decision,
+            message: args.message.clone().unwrap_or_default(),
+        },
+    );
+    // The controller would not count it: say why before creating anything.
+    let policies: Api<EscalationPolicy> = session.api();
+    let policy = policies
+        .get_opt(&esc.spec.policy_name)
+        .await
+        .map_err(|e| explain("reading the escalation's policy", e))?
+        .ok_or_else(|| {
+            UserError::new(format!("policy {} of escalation {name} no longer exists", esc.spec.policy_name))
+        })?;
+    let peer_reviews: Vec<_> = policy.spec.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview).collect();
+    if peer_reviews.is_empty() {
+        return Err(UserError::new(format!(
+            "policy {} asks for no peer review: there is nothing to {verb}",
+            policy.name_any()
+        )));
+    }
+    if let Some(why) = peer_reviews.iter().find_map(|c| review::ineligibility(c, &esc, &review_obj)) {
+        return Err(UserError::new(format!("you cannot {verb} escalation {name}: {why}")));
+    }
+
+    println!("{}", summary(&esc));
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(UserError::new("not confirmed: no terminal to ask on")
+                .hint(format!("kubectl kudo {verb} {name} --yes")));
+        }
+        let ok = dialoguer::Confirm::new()
+            .with_prompt(format!("{} escalation {name}?", if verb == "approve" { "Approve" } else { "Deny" }))
+            .default(false)
+            .interact()
+            .map_err(|e| UserError::new(format!("asking for confirmation: {e}")))?;
+        if !ok {
+            return Err(UserError::new("not confirmed; nothing was done"));
+        }
+    }
+    let reviews: Api<EscalationReview> = session.api();
+    let mut obj = review_obj;
+    obj.metadata.name = None;
+    obj.metadata.generate_name = Some(format!("{}-", &name[..name.len().min(57)]));
+    let created = reviews
+        .create(&PostParams::default(), &obj)
+        .await
+        .map_err(|e| explain(&format!("recording your review of {name}"), e))?;
+    let done = if decision == ReviewDecision::Approved { "approved" } else { "denied" };
+    println!("escalation/{name} {done} (escalationreview/{})", created.name_any());
+    Ok(())
+}
+
+pub async fn get_escalation(api: &Api<Escalation>, name: &str) -> Result<Escalation, UserError> {
+    api.get_opt(name).await.map_err(|e| explain(&format!("reading escalation {name}"), e))?.ok_or_else(|| {
+        UserError::new(format!("escalation {name} not found")).hint("kubectl kudo list --all shows them")
+    })
+}
+
+/// Who asks for what, why, and for how long.
+pub fn summary(esc: &Escalation) -> String {
+    let spec = &esc.spec;
+    let created =
+        esc.metadata.creation_timestamp.as_ref().map(|t| format::age(t.0, Timestamp::now())).unwrap_or_default();
+    format!(
+        "{} asks for policy {}{}{}, {created} ago\n  reason: {}",
+        spec.requestor,
+        spec.policy_name,
+        spec.namespace.as_ref().map(|n| format!(" in namespace {n}")).unwrap_or_default(),
+        spec.duration
+            .as_ref()
+            .map(|d| format!(" for {d}"))
+            .unwrap_or_else(|| " for the policy's default duration".into()),
+        spec.reason
+    )
+}

@@ -1,0 +1,243 @@
+//! `kubectl kudo …` as users run it: the built binary (and kubectl invoking
+//! it as a plugin) against the fake cluster with the controller running.
+
+mod support;
+
+use std::{path::Path, process::Output, time::Duration};
+
+use assert_cmd::Command;
+use kube::{Api, ResourceExt, api::ListParams};
+use kudo::api::Escalation;
+use serde_json::json;
+use support::{Cluster, pod_reader_policy};
+
+fn kudo(cluster: &Cluster, user: &str, args: &[&str]) -> Output {
+    Command::cargo_bin("kubectl-kudo")
+        .unwrap()
+        .arg("--kubeconfig")
+        .arg(cluster.fake.kubeconfig_path())
+        .args(["--context", user])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+async fn escalation_count(cluster: &Cluster) -> usize {
+    let api: Api<Escalation> = Api::all(cluster.client("admin").await);
+    api.list(&ListParams::default()).await.unwrap().items.len()
+}
+
+fn can_i(cluster: &Cluster, user: &str, verb: &str, ns: &str) -> bool {
+    std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.fake.kubeconfig_path())
+        .args(["--context", user, "auth", "can-i", verb, "pods", "-n", ns])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalate_approve_revoke_through_the_cli() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
+    cluster.policy(pod_reader_policy("read-pods", "30m", review)).await;
+    assert!(!can_i(&cluster, "alice", "list", "app"));
+
+    // alice waits for the decision while bob reviews.
+    let kubeconfig = cluster.fake.kubeconfig_path();
+    let waiting = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("kubectl-kudo")
+            .unwrap()
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args([
+                "--context",
+                "alice",
+                "escalate",
+                "read-pods",
+                "--reason",
+                "debug app, ticket #7",
+                "--timeout",
+                "30s",
+            ])
+            .output()
+            .unwrap()
+    });
+    let name = loop {
+        let out = kudo(&cluster, "bob", &["list", "--pending-review", "-o", "name"]);
+        let (stdout, _) = text(&out);
+        if let Some(line) = stdout.lines().next() {
+            break line.trim_start_matches("escalation/").to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = kudo(&cluster, "bob", &["approve", &name, "-m", "ok", "--yes"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("alice asks for policy read-pods") && stdout.contains("debug app, ticket #7"), "{stdout}");
+    assert!(stdout.contains(&format!("escalation/{name} approved")), "{stdout}");
+
+    let out = waiting.await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("escalation/{name} ACCEPTED until")), "{stdout}");
+    assert!(stdout.contains("granted ClusterRole pod-reader in namespace app"), "{stdout}");
+    assert!(can_i(&cluster, "alice", "list", "app"), "alice has her permission");
+
+    let out = kudo(&cluster, "alice", &["status", &name]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("State:      ACCEPTED") && stdout.contains("approved by bob"), "{stdout}");
+    // Bindings and Events are for those who may read them.
+    let out = kudo(&cluster, "admin", &["status", &name]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("live: present") && stdout.contains("GrantCreated"), "{stdout}");
+
+    let out = kudo(&cluster, "alice", &["revoke", &name]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while can_i(&cluster, "alice", "list", "app") {
+        assert!(tokio::time::Instant::now() < deadline, "permission still there after revoke");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = kudo(&cluster, "alice", &["list"]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("EXPIRED"), "{stdout}");
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_fail_before_anything_is_created() {
+    let cluster = Cluster::new().await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]},
+                        {"kind": "Justification", "pattern": "#[0-9]+"}]);
+    cluster.policy(pod_reader_policy("read-pods", "30m", review)).await;
+    let cases: &[(&[&str], u8, &str)] = &[
+        (&["escalate", "nope", "--reason", "x"], 1, "policy nope does not exist"),
+        (&["escalate", "read-pods", "--reason", "x #1", "--duration", "3h"], 1, "longer than policy read-pods allows"),
+        (&["escalate", "read-pods", "--reason", "x #1", "-n", "kube-system"], 1, "kube-system"),
+        (&["escalate", "read-pods", "--reason", "no ticket"], 1, "#[0-9]+"),
+        (&["escalate", "read-pods"], 2, "a reason is required"),
+        (&["escalate", "--reason", "x"], 2, "which policy?"),
+        (&["approve", "ghost", "--yes"], 1, "escalation ghost not found"),
+    ];
+    for (args, code, message) in cases {
+        let out = kudo(&cluster, "alice", args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(i32::from(*code)), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    assert_eq!(escalation_count(&cluster).await, 0, "nothing was created");
+
+    // Self-approval and ineligible reviewers are refused before a review exists.
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({"reason": "x #1"})).await.unwrap();
+    cluster.allow_reviewing("alice").await;
+    cluster.allow_reviewing("dave").await;
+    let out = kudo(&cluster, "alice", &["approve", &esc.name_any(), "--yes"]);
+    assert!(text(&out).1.contains("requested the escalation and cannot review it"), "{:?}", text(&out));
+    let out = kudo(&cluster, "dave", &["approve", &esc.name_any(), "--yes"]);
+    assert!(text(&out).1.contains("dave is not an eligible reviewer (eligible: group admins)"), "{:?}", text(&out));
+    let reviews: Api<kudo::api::EscalationReview> = Api::all(cluster.client("admin").await);
+    assert!(reviews.list(&ListParams::default()).await.unwrap().items.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_people_hit_say_what_to_do() {
+    // A cluster without kudo.
+    let bare = fake_apiserver::FakeApiServer::start(vec![fake_apiserver::Account::new("alice", &[])]).await.unwrap();
+    let out = Command::cargo_bin("kubectl-kudo")
+        .unwrap()
+        .arg("--kubeconfig")
+        .arg(bare.kubeconfig_path())
+        .args(["--context", "alice", "list"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("kubectl kudo manifests | kubectl apply -f -"), "{stderr}");
+
+    // No kubeconfig at all.
+    let out = Command::cargo_bin("kubectl-kudo")
+        .unwrap()
+        .args(["--kubeconfig", "/nonexistent/kubeconfig", "list"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("no cluster to talk to") && stderr.contains("KUBECONFIG"), "{stderr}");
+
+    // Unreachable cluster.
+    let config = bare.dir().join("unreachable");
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(bare.kubeconfig_path()).unwrap().replace(&bare.url(), "https://127.0.0.1:1"),
+    )
+    .unwrap();
+    let out =
+        Command::cargo_bin("kubectl-kudo").unwrap().arg("--kubeconfig").arg(&config).arg("list").output().unwrap();
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("cannot reach the cluster"), "{stderr}");
+
+    // Forbidden: kudo installed, but dave has no kudo role.
+    let cluster = Cluster::new().await;
+    let admin = cluster.client("admin").await;
+    let crbs: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(admin);
+    crbs.delete("everyone-kudo", &Default::default()).await.unwrap();
+    let out = kudo(&cluster, "dave", &["list", "--all"]);
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("forbidden") && stderr.contains("kudo-user"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_policies_tables() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}], "minApprovals": 2}]);
+    cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;
+    let a = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let b = cluster.escalate("alice", &["squad-a"], "reviewed", json!({"namespace": "other"})).await.unwrap();
+    cluster.wait_state(&a.name_any(), "ACCEPTED").await;
+    cluster.wait_state(&b.name_any(), "PENDING").await;
+
+    let out = kudo(&cluster, "alice", &["list"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let normalised = stdout.replace(&a.name_any(), "read-pods-xxxxx").replace(&b.name_any(), "reviewed-xxxxx");
+    let normalised = regex::Regex::new(r"\b(in )?\d+(m|s|h)( \d+s)?\b").unwrap().replace_all(&normalised, "<t>");
+    insta::assert_snapshot!("list_mine", normalised);
+
+    let out = kudo(&cluster, "bob", &["list"]);
+    assert!(text(&out).1.contains("No escalations of yours"), "{:?}", text(&out));
+    let out = kudo(&cluster, "bob", &["list", "--all", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+
+    let out = kudo(&cluster, "alice", &["policies"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    insta::assert_snapshot!("policies", stdout);
+    ctl.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_runs_the_plugin_from_path() {
+    let cluster = Cluster::new().await;
+    let bin = Path::new(env!("CARGO_BIN_EXE_kubectl-kudo")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new("kubectl")
+        .env("PATH", path)
+        .env("KUBECONFIG", cluster.fake.kubeconfig_path())
+        .args(["kudo", "list", "--all"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("No escalations."), "{stdout}{stderr}");
+}
