@@ -16,6 +16,9 @@ _kubectl__kudo() {
             ",$1")
                 cmd="kubectl__kudo"
                 ;;
+            kubectl__kudo,__complete)
+                cmd="kubectl__kudo__subcmd____complete"
+                ;;
             kubectl__kudo,approve)
                 cmd="kubectl__kudo__subcmd__approve"
                 ;;
@@ -51,6 +54,9 @@ _kubectl__kudo() {
                 ;;
             kubectl__kudo,status)
                 cmd="kubectl__kudo__subcmd__status"
+                ;;
+            kubectl__kudo__subcmd__help,__complete)
+                cmd="kubectl__kudo__subcmd__help__subcmd____complete"
                 ;;
             kubectl__kudo__subcmd__help,approve)
                 cmd="kubectl__kudo__subcmd__help__subcmd__approve"
@@ -92,8 +98,58 @@ _kubectl__kudo() {
 
     case "${cmd}" in
         kubectl__kudo)
-            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies manifests controller completion help"
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies manifests controller __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd____complete)
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -476,8 +532,22 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help)
-            opts="escalate approve deny list status revoke policies manifests controller completion help"
+            opts="escalate approve deny list status revoke policies manifests controller __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__help__subcmd____complete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -258,6 +258,24 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(__complete)
+_arguments "${_arguments_options[@]}" : \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'*::words:_default' \
+&& ret=0
+;;
 (completion)
 _arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
@@ -324,6 +342,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(__complete)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (completion)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -354,10 +376,16 @@ _kubectl-kudo_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
+'__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kubectl-kudo commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd____complete_commands] )) ||
+_kubectl-kudo__subcmd____complete_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo __complete commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__approve_commands] )) ||
 _kubectl-kudo__subcmd__approve_commands() {
@@ -396,10 +424,16 @@ _kubectl-kudo__subcmd__help_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
+'__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
     )
     _describe -t commands 'kubectl-kudo help commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd____complete_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd____complete_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help __complete commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__approve_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__approve_commands() {

@@ -241,3 +241,34 @@ async fn kubectl_runs_the_plugin_from_path() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stderr.contains("No escalations."), "{stdout}{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_completes_subcommands_and_live_names() {
+    let cluster = Cluster::new().await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    cluster.policy(pod_reader_policy("read-more", "30m", json!([]))).await;
+    // A PATH holding the plugin and its completion hook, as krew installs them.
+    let bin = cluster.fake.dir().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubectl-kudo"), bin.join("kubectl-kudo")).unwrap();
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/kubectl_complete-kudo");
+    std::os::unix::fs::symlink(hook, bin.join("kubectl_complete-kudo")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let complete = |words: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .env("PATH", &path)
+            .env("KUBECONFIG", cluster.fake.kubeconfig_path())
+            .args(["__complete", "kudo"])
+            .args(words)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subcommands = complete(&["es"]);
+    assert!(subcommands.lines().next() == Some("escalate") && subcommands.contains(":4"), "{subcommands}");
+    let policies = complete(&["escalate", "read-"]);
+    let names: Vec<&str> = policies.lines().filter(|l| !l.starts_with(':')).collect();
+    assert_eq!(names, ["read-more", "read-pods"], "{policies}");
+    let flags = complete(&["escalate", "read-pods", "--re"]);
+    assert!(flags.lines().any(|l| l == "--reason"), "{flags}");
+}

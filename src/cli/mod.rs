@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{api, manifests};
 
+mod complete;
 mod controller;
 mod escalate;
 mod format;
@@ -69,6 +70,12 @@ pub enum Command {
     /// write escalation status:
     /// kubectl kudo controller --as system:serviceaccount:kudo-system:kudo-controller
     Controller(controller::ControllerArgs),
+    /// kubectl's plugin completion protocol (run by completions/kubectl_complete-kudo).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]
@@ -95,6 +102,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout);
         }
+        Command::Complete { words } => {
+            stdout.write_all(complete::complete(&words).await.as_bytes()).context("writing to stdout")?;
+        }
         user => {
             drop(stdout);
             user_command(&cli.kube, user).await?;
@@ -115,6 +125,8 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Status(args) => list::status(&session, args).await,
         Command::Revoke(args) => list::revoke(&session, args).await,
         Command::Policies(args) => list::policies(&session, args).await,
-        Command::Controller(_) | Command::Manifests { .. } | Command::Completion { .. } => Ok(()),
+        Command::Controller(_) | Command::Manifests { .. } | Command::Completion { .. } | Command::Complete { .. } => {
+            Ok(())
+        }
     }
 }
