@@ -272,3 +272,64 @@ async fn kubectl_completes_subcommands_and_live_names() {
     let flags = complete(&["escalate", "read-pods", "--re"]);
     assert!(flags.lines().any(|l| l == "--reason"), "{flags}");
 }
+
+/// The controller as it ships: the binary, logging JSON to stderr, audit
+/// lines on stdout, stopping cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_binary_grants_writes_audit_lines_and_stops_on_sigterm() {
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let cluster = Cluster::new().await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let mut controller = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
+            .arg("--kubeconfig")
+            .arg(cluster.fake.kubeconfig_path())
+            .args(["--context", support::SA, "controller", "--log-format", "json", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait_state(&esc.name_any(), "ACCEPTED").await;
+    let name = esc.name_any();
+    cluster
+        .wait(&name, "granted", |e| {
+            e.and_then(|e| e.status.as_ref())
+                .is_some_and(|s| s.grant_refs.iter().all(|g| g.status == kudo::api::GrantStatus::Created))
+        })
+        .await;
+    assert!(cluster.can_list_pods("alice", "app").await);
+
+    let pid = controller.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = controller.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the controller ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    use std::io::Read;
+    controller.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    controller.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.success(), "{status}\n{stderr}");
+
+    let records: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let mine = |action: &str| records.iter().any(|r| r["escalation"] == name.as_str() && r["action"] == action);
+    assert!(mine("transition") && mine("grantCreated"), "{stdout}");
+    for line in stderr.lines() {
+        let log: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(log["level"].is_string(), "{line}");
+    }
+    assert!(stderr.contains("shutting down"), "{stderr}");
+}

@@ -26,7 +26,21 @@ fn all_reclaimed(esc: &Escalation) -> bool {
 async fn accepted_then_expired_grants_then_reclaims() {
     let cluster = Cluster::new().await;
     let ctl = cluster.start_controller("a").await;
-    cluster.policy(pod_reader_policy("read-pods", "3s", json!([]))).await;
+    // Two grants: a RoleBinding and a ClusterRoleBinding, each audited on its own.
+    support::create_json(
+        &cluster.client("admin").await,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "ns-viewer"},
+            "rules": [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}],
+        }),
+    )
+    .await;
+    let mut policy = pod_reader_policy("read-pods", "3s", json!([]));
+    policy["spec"]["target"]["grants"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"kind": "KubernetesClusterRoleBinding", "roleRef": {"kind": "ClusterRole", "name": "ns-viewer"}}));
+    cluster.policy(policy).await;
     assert!(!cluster.can_list_pods("alice", "app").await, "forbidden before escalating");
 
     let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
@@ -62,9 +76,17 @@ async fn accepted_then_expired_grants_then_reclaims() {
     assert!(cluster.kudo_bindings().await.is_empty());
     assert!(!cluster.can_list_pods("alice", "app").await, "forbidden again after expiry");
 
-    let reasons: Vec<String> = cluster.events(&name).await.into_iter().map(|(r, _, _)| r).collect();
-    for expected in ["Accepted", "GrantCreated", "Expired", "GrantReclaimed"] {
-        assert!(reasons.contains(&expected.to_string()), "{expected} in {reasons:?}");
+    let events = cluster.events(&name).await;
+    let notes = |reason: &str| -> Vec<String> {
+        events.iter().filter(|(r, _, _)| r == reason).map(|(_, note, _)| note.clone()).collect()
+    };
+    assert_eq!(notes("Accepted").len(), 1, "{events:?}");
+    assert_eq!(notes("Expired").len(), 1, "{events:?}");
+    for reason in ["GrantCreated", "GrantReclaimed"] {
+        let notes = notes(reason);
+        assert_eq!(notes.len(), 2, "one {reason} per binding: {events:?}");
+        assert!(notes.iter().any(|n| n.contains(&format!("kudo-{name}-0"))), "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains(&format!("kudo-{name}-1"))), "{notes:?}");
     }
     ctl.stop().await;
 }
@@ -324,6 +346,30 @@ async fn admission_rejects_spoofed_identities_and_forged_status() {
     let forged = json!({"status": {"state": "ACCEPTED", "stateDetails": "trust me"}});
     let err = alice.patch_status(&esc.name_any(), &PatchParams::default(), &Patch::Merge(&forged)).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 403), "{err}");
+
+    // dave may update escalations (RBAC) but revoking someone else's takes
+    // the `revoke` verb, which admission asks the authorizer about.
+    let dave: Api<Escalation> = Api::all(cluster.client("dave").await);
+    let revoke = json!({"spec": {"revoked": true, "revokedBy": "dave"}});
+    match dave.patch(&esc.name_any(), &PatchParams::default(), &Patch::Merge(&revoke)).await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 403);
+            assert!(s.message.contains("granted the `revoke` verb"), "{}", s.message);
+        }
+        e => panic!("{e}"),
+    }
+    support::create_json(
+        &cluster.client("admin").await,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "dave-kudo-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
+        }),
+    )
+    .await;
+    let revoked = dave.patch(&esc.name_any(), &PatchParams::default(), &Patch::Merge(&revoke)).await.unwrap();
+    assert!(revoked.spec.revoked);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

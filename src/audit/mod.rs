@@ -2,17 +2,16 @@
 //! becomes one [`Record`], written as (1) an Event on the Escalation, (2) one
 //! JSON line on stdout, and (3) optionally a POST to an HTTP sink.
 
+mod events;
 mod sink;
 
 use std::io::Write;
 
 use jiff::Timestamp;
-use kube::{
-    Resource,
-    runtime::events::{Event, EventType, Recorder},
-};
+use kube::Resource;
 use serde::Serialize;
 
+pub use events::EventWriter;
 pub use sink::{Sink, SinkConfig, SinkCounters};
 
 use crate::{
@@ -154,14 +153,14 @@ impl Record {
 
 /// Where records go.
 pub struct Auditor {
-    recorder: Option<Recorder>,
+    events: Option<EventWriter>,
     sink: Option<Sink>,
     stdout: bool,
 }
 
 impl Auditor {
-    pub fn new(recorder: Option<Recorder>, sink: Option<Sink>, stdout: bool) -> Self {
-        Self { recorder, sink, stdout }
+    pub fn new(events: Option<EventWriter>, sink: Option<Sink>, stdout: bool) -> Self {
+        Self { events, sink, stdout }
     }
 
     /// Writes the record everywhere; never fails the caller. Stdout is the
@@ -180,23 +179,18 @@ impl Auditor {
                 tracing::error!(error = %e, "audit line could not be written to stdout");
             }
         }
-        if let (Some(recorder), Some(escalation)) = (&self.recorder, regarding) {
-            let (reason, type_) = match (record.action, record.state) {
-                (Action::Transition, Some(EscalationState::Denied)) => ("Denied", EventType::Warning),
-                (Action::Transition, Some(s)) => (event_reason(s), EventType::Normal),
-                (Action::Transition, None) => ("Evaluated", EventType::Normal),
-                (Action::GrantCreated, _) => ("GrantCreated", EventType::Normal),
-                (Action::GrantReclaimed | Action::OrphanReclaimed, _) => ("GrantReclaimed", EventType::Normal),
+        if let (Some(events), Some(escalation)) = (&self.events, regarding) {
+            let (reason, warning) = match (record.action, record.state) {
+                (Action::Transition, Some(EscalationState::Denied)) => ("Denied", true),
+                (Action::Transition, Some(s)) => (event_reason(s), false),
+                (Action::Transition, None) => ("Evaluated", false),
+                (Action::GrantCreated, _) => ("GrantCreated", false),
+                (Action::GrantReclaimed | Action::OrphanReclaimed, _) => ("GrantReclaimed", false),
             };
-            let event = Event {
-                type_,
-                reason: reason.into(),
-                // The API server caps notes at 1 kB.
-                note: Some(truncate(&record.text, 1000)),
-                action: format!("{:?}", record.action),
-                secondary: None,
-            };
-            if let Err(e) = recorder.publish(&event, &escalation.object_ref(&())).await {
+            let action = format!("{:?}", record.action);
+            // The API server caps notes at 1 kB.
+            let note = events::Note { warning, reason, action: &action, note: truncate(&record.text, 1000) };
+            if let Err(e) = events.publish(note, escalation.object_ref(&())).await {
                 tracing::warn!(error = %e, escalation = %record.escalation, "audit event could not be published");
             }
         }

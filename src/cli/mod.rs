@@ -84,7 +84,9 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+    // Locked per command, never across the controller: its audit lines go to
+    // stdout from worker threads.
+    let stdout = || std::io::stdout().lock();
     match cli.command {
         Command::Controller(args) => return controller::run(&cli.kube, args).await,
         Command::Manifests { controller_namespace, controller_service_account, image } => {
@@ -97,16 +99,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 opts.image = image;
             }
             let yaml = manifests::render(&opts).context("rendering the install manifests")?;
-            stdout.write_all(yaml.as_bytes()).context("writing to stdout")?;
+            stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
         }
         Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout);
+            clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout());
         }
         Command::Complete { words } => {
-            stdout.write_all(complete::complete(&words).await.as_bytes()).context("writing to stdout")?;
+            let words = complete::complete(&words).await;
+            stdout().write_all(words.as_bytes()).context("writing to stdout")?;
         }
         user => {
-            drop(stdout);
             user_command(&cli.kube, user).await?;
         }
     }

@@ -31,7 +31,6 @@ use kube::{
     runtime::{
         Controller, WatchStreamExt,
         controller::{self, Action},
-        events::{Recorder, Reporter},
         reflector::{self, ObjectRef, Store},
         watcher,
     },
@@ -42,7 +41,7 @@ pub use reconcile::ReconcileError;
 
 use crate::{
     api::{ESCALATION_LABEL, Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
-    audit::{Auditor, Sink, SinkConfig},
+    audit::{Auditor, EventWriter, Sink, SinkConfig},
     grants::{self, Grants},
     manifests::admission::GUARD_BINDINGS,
 };
@@ -198,16 +197,16 @@ pub async fn run(
         Some(config) => Some(Sink::start(config, metrics.sink.clone())?),
         None => None,
     };
-    let recorder = opts.events.then(|| {
-        Recorder::new(
-            client.clone(),
-            Reporter { controller: "kudo-controller".into(), instance: Some(opts.identity.clone()) },
-        )
-    });
+    let events = opts.events.then(|| EventWriter::new(client.clone(), "kudo-controller", &opts.identity));
     let escalations = Api::<Escalation>::all(client.clone());
-    let controller = Controller::new(escalations.clone(), watcher::Config::default())
+    let (escalation_store, writer) = reflector::store();
+    let escalation_stream = watcher(escalations.clone(), watcher::Config::default())
+        .default_backoff()
+        .modify(forget_managed_fields)
+        .reflect(writer)
+        .applied_objects();
+    let controller = Controller::for_stream(escalation_stream, escalation_store.clone())
         .with_config(controller::Config::default().concurrency(opts.concurrency));
-    let escalation_store = controller.store();
 
     let by_policy = escalation_store.clone();
     let recent_reviews: Arc<Mutex<HashMap<String, Vec<EscalationReview>>>> = Arc::default();
@@ -245,7 +244,7 @@ pub async fn run(
         recent_reviews,
         guard_bindings: guard_bindings.clone(),
         grants: Grants::new(client.clone()),
-        auditor: Auditor::new(recorder, sink, opts.audit_stdout),
+        auditor: Auditor::new(events, sink, opts.audit_stdout),
         metrics: metrics.clone(),
         kudo_namespace: opts.namespace.clone(),
         failures: Mutex::default(),
@@ -285,13 +284,19 @@ fn owner_of(labels: &std::collections::BTreeMap<String, String>) -> Option<Objec
     labels.get(ESCALATION_LABEL).map(|n| ObjectRef::new(n))
 }
 
+/// Server-side apply bookkeeping is often the larger part of an object and
+/// the controller never reads it: caches hold objects without it.
+fn forget_managed_fields<K: kube::Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
 fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> Store<K>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, config)).default_backoff().touched_objects();
+    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).touched_objects();
     tokio::spawn(stream.for_each(|r| {
         if let Err(e) = r {
             tracing::warn!(error = %e, "watch failed; retrying");

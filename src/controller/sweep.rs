@@ -28,33 +28,48 @@ use crate::{
 /// Returns how many went.
 pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
     let mut reclaimed = 0;
-    for found in ctx.grants.list_managed().await? {
-        let escalation = found.metadata().labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL)).cloned();
-        let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
-        if grants::orphan_reason(&found, cached.as_deref(), Timestamp::now()).is_none() {
-            continue;
+    for cluster in [false, true] {
+        let mut token = None;
+        loop {
+            let (page, next) = ctx.grants.list_managed_page(cluster, token.as_deref()).await?;
+            for found in page {
+                reclaimed += sweep_one(ctx, found).await?;
+            }
+            match next.filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next),
+                None => break,
+            }
         }
-        // The cache may lag a fresh acceptance: confirm with the API server.
-        let fresh = match &escalation {
-            Some(n) => ctx.escalations.get_opt(n).await.map_err(|source| grants::GrantError::Api {
-                action: "reading",
-                kind: "Escalation",
-                name: n.clone(),
-                source,
-            })?,
-            None => None,
-        };
-        let Some(why) = grants::orphan_reason(&found, fresh.as_ref(), Timestamp::now()) else { continue };
-        ctx.grants.delete_found(&found).await?;
-        reclaimed += 1;
-        ctx.metrics.orphans_reclaimed.inc();
-        let name = found.metadata().name.clone().unwrap_or_default();
-        let namespace = found.metadata().namespace.clone();
-        tracing::warn!(binding = %name, namespace = ?namespace, escalation = ?escalation, reason = %why, "swept an orphan kudo binding");
-        let record = audit::orphan_record(Timestamp::now(), &found, escalation.as_deref(), &why);
-        ctx.auditor.record(record, fresh.as_ref()).await;
     }
     Ok(reclaimed)
+}
+
+/// Deletes one binding if it is an orphan; 1 if it went.
+async fn sweep_one(ctx: &Context, found: grants::Binding) -> Result<usize, grants::GrantError> {
+    let escalation = found.metadata().labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL)).cloned();
+    let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
+    if grants::orphan_reason(&found, cached.as_deref(), Timestamp::now()).is_none() {
+        return Ok(0);
+    }
+    // The cache may lag a fresh acceptance: confirm with the API server.
+    let fresh = match &escalation {
+        Some(n) => ctx.escalations.get_opt(n).await.map_err(|source| grants::GrantError::Api {
+            action: "reading",
+            kind: "Escalation",
+            name: n.clone(),
+            source,
+        })?,
+        None => None,
+    };
+    let Some(why) = grants::orphan_reason(&found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
+    ctx.grants.delete_found(&found).await?;
+    ctx.metrics.orphans_reclaimed.inc();
+    let name = found.metadata().name.clone().unwrap_or_default();
+    let namespace = found.metadata().namespace.clone();
+    tracing::warn!(binding = %name, namespace = ?namespace, escalation = ?escalation, reason = %why, "swept an orphan kudo binding");
+    let record = audit::orphan_record(Timestamp::now(), &found, escalation.as_deref(), &why);
+    ctx.auditor.record(record, fresh.as_ref()).await;
+    Ok(1)
 }
 
 /// Sets `Ready` and `DangerousRole` on every policy whose conditions changed.

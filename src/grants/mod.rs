@@ -255,9 +255,27 @@ impl Grants {
         }
     }
 
-    /// Every binding carrying kudo's managed-by label, cluster-wide.
-    pub async fn list_managed(&self) -> Result<Vec<Binding>, GrantError> {
-        self.list(&managed_selector()).await
+    /// One page of the bindings of one kind carrying kudo's managed-by label,
+    /// cluster-wide, and the token for the next page. Paged so a sweep of a
+    /// large cluster holds a page in memory, not every binding.
+    pub async fn list_managed_page(
+        &self,
+        cluster: bool,
+        token: Option<&str>,
+    ) -> Result<(Vec<Binding>, Option<String>), GrantError> {
+        let mut lp = ListParams::default().labels(&managed_selector()).limit(SWEEP_PAGE);
+        if let Some(token) = token {
+            lp = lp.continue_token(token);
+        }
+        let err = |kind, source| GrantError::Api { action: "listing", kind, name: String::new(), source };
+        if cluster {
+            let list = self.cluster_role_bindings().list(&lp).await.map_err(|e| err("ClusterRoleBindings", e))?;
+            Ok((list.items.into_iter().map(Binding::Cluster).collect(), list.metadata.continue_))
+        } else {
+            let list =
+                Api::<RoleBinding>::all(self.client.clone()).list(&lp).await.map_err(|e| err("RoleBindings", e))?;
+            Ok((list.items.into_iter().map(Binding::Namespaced).collect(), list.metadata.continue_))
+        }
     }
 
     /// The bindings labelled for one escalation.
@@ -315,6 +333,8 @@ fn kind_name(grant: &GrantRef) -> &'static str {
         GrantKind::KubernetesClusterRoleBinding => "ClusterRoleBinding",
     }
 }
+
+const SWEEP_PAGE: u32 = 500;
 
 /// Why a kudo-labelled binding found by the sweep must go (DESIGN §4), or
 /// `None` when its escalation is ACCEPTED, unexpired, and names this very

@@ -1,12 +1,18 @@
 //! ValidatingAdmissionPolicies, evaluated like the API server does, including
 //! the `authorizer` library (answered by the fake's own RBAC evaluator).
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use kube::core::cel::{
     KubeCelExt,
     cel::{
-        Context, ExecutionError, Program,
+        Context, ExecutionError,
         extractors::This,
         objects::{Key, Map, Value as Cel},
     },
@@ -15,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{self, Attributes, RbacSource, User},
+    compiled,
     errors::ApiError,
     resources::ResourceType,
     selectors::Filter,
@@ -142,7 +149,17 @@ fn field(this: &Cel, key: &str) -> String {
     }
 }
 
-fn register_authorizer(ctx: &mut Context<'_>, rbac: Arc<RbacSnapshot>, user: User) {
+/// RBAC for the `authorizer` library. Copying every role and binding is
+/// costly in a large cluster and most evaluations short-circuit before any
+/// check, so the first evaluation runs without it and only a `check` that
+/// really runs makes the policy be evaluated again with a snapshot.
+#[derive(Clone)]
+enum Authorizer {
+    Lazy(Arc<AtomicBool>),
+    Ready(Arc<RbacSnapshot>),
+}
+
+fn register_authorizer(ctx: &mut Context<'_>, rbac: Authorizer, user: User) {
     for step in ["group", "resource", "subresource", "namespace", "name"] {
         ctx.add_function(step, move |This(this): This<Cel>, v: Arc<String>| -> Result<Cel, ExecutionError> {
             Ok(map_with(&this, step, Cel::String(v)))
@@ -155,6 +172,13 @@ fn register_authorizer(ctx: &mut Context<'_>, rbac: Arc<RbacSnapshot>, user: Use
         },
     );
     ctx.add_function("check", move |This(this): This<Cel>, verb: Arc<String>| -> Result<Cel, ExecutionError> {
+        let rbac = match &rbac {
+            Authorizer::Ready(rbac) => rbac,
+            Authorizer::Lazy(needed) => {
+                needed.store(true, Ordering::Relaxed);
+                return Err(ExecutionError::function_error("check", "RBAC not loaded yet"));
+            }
+        };
         let who = field(&this, "user");
         let subject = if who.is_empty() {
             user.clone()
@@ -196,11 +220,13 @@ enum Outcome {
 }
 
 fn eval(ctx: &Context<'_>, expr: &str) -> Result<Cel, String> {
-    let program = Program::compile(expr).map_err(|e| format!("compilation failed: {e}"))?;
-    program.execute(ctx).map_err(|e| e.to_string())
+    match compiled::program(expr).as_ref() {
+        Ok(program) => program.execute(ctx).map_err(|e| e.to_string()),
+        Err(e) => Err(e.clone()),
+    }
 }
 
-fn evaluate(policy: &Value, req: &Request<'_>, rbac: &Arc<RbacSnapshot>) -> Outcome {
+fn evaluate(policy: &Value, req: &Request<'_>, rbac: Authorizer) -> Outcome {
     let spec = &policy["spec"];
     let mut ctx = Context::default().with_all();
     let null = Value::Null;
@@ -218,7 +244,7 @@ fn evaluate(policy: &Value, req: &Request<'_>, rbac: &Arc<RbacSnapshot>) -> Outc
     ctx.add_variable_from_value("params", Cel::Null);
     ctx.add_variable_from_value("namespaceObject", Cel::Null);
     ctx.add_variable_from_value("authorizer", Cel::Map(Map { map: Arc::new(HashMap::new()) }));
-    register_authorizer(&mut ctx, rbac.clone(), req.user.clone());
+    register_authorizer(&mut ctx, rbac, req.user.clone());
 
     let mut variables: HashMap<Key, Cel> = HashMap::new();
     for v in spec["variables"].as_array().into_iter().flatten() {
@@ -279,10 +305,15 @@ pub fn validate(state: &State, req: &Request<'_>) -> Result<(), ApiError> {
         {
             continue;
         }
-        let rbac = rbac.get_or_insert_with(|| Arc::new(RbacSnapshot::of(state)));
+        let needed = Arc::new(AtomicBool::new(false));
+        let mut outcome = evaluate(policy, req, Authorizer::Lazy(needed.clone()));
+        if needed.load(Ordering::Relaxed) {
+            let rbac = rbac.get_or_insert_with(|| Arc::new(RbacSnapshot::of(state)));
+            outcome = evaluate(policy, req, Authorizer::Ready(rbac.clone()));
+        }
         let binding_name = binding["metadata"]["name"].as_str().unwrap_or_default();
         let prefix = format!("ValidatingAdmissionPolicy '{policy_name}' with binding '{binding_name}' denied request");
-        match evaluate(policy, req, rbac) {
+        match outcome {
             Outcome::Pass => {}
             Outcome::Fail(text) => {
                 let (reason, message) = text.split_once('\u{0}').unwrap_or(("Invalid", &text));

@@ -205,7 +205,16 @@ pub fn create(state: &mut State, w: &Write<'_>, mut obj: Value) -> ApiResult<Val
     if name_of(&obj).is_empty() {
         match obj["metadata"]["generateName"].as_str() {
             Some(prefix) if !prefix.is_empty() => {
-                obj["metadata"]["name"] = json!(format!("{prefix}{}", random_suffix()))
+                // Like the API server since 1.32 (RetryGenerateName), a
+                // generated name that is taken is drawn again, up to 8 times.
+                let mut name = format!("{prefix}{}", random_suffix());
+                for _ in 1..8 {
+                    if state.get(&rt.id(), w.namespace, &name).is_none() {
+                        break;
+                    }
+                    name = format!("{prefix}{}", random_suffix());
+                }
+                obj["metadata"]["name"] = json!(name);
             }
             _ => {
                 return Err(ApiError::invalid(
@@ -536,29 +545,23 @@ pub fn finish_namespaces(state: &mut State) {
     }
 }
 
-/// Background garbage collection: delete every object whose owners are all gone.
+/// Background garbage collection: delete every object whose owners are all
+/// gone. Only objects the store flagged (an owner vanished, or they were
+/// written with owner references) are looked at.
 pub fn collect_garbage(state: &mut State) {
-    loop {
-        let uids: HashSet<String> = state.all_objects().map(|(_, o)| meta_str(o, "uid").to_string()).collect();
-        let orphans: Vec<(String, String, String)> = state
-            .all_objects()
-            .filter(|(_, o)| o["metadata"]["deletionTimestamp"].is_null())
-            .filter(|(_, o)| {
-                o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
-                    !refs.is_empty() && refs.iter().all(|r| !uids.contains(r["uid"].as_str().unwrap_or_default()))
-                })
-            })
-            .map(|(t, o)| (t.clone(), meta_str(o, "namespace").to_string(), name_of(o).to_string()))
-            .collect();
-        if orphans.is_empty() {
-            break;
+    let gc = User::new("system:serviceaccount:kube-system:generic-garbage-collector", &["system:masters"]);
+    while let Some((type_id, ns, name)) = state.next_gc_candidate() {
+        let Some(o) = state.get(&type_id, &ns, &name) else { continue };
+        let orphan = o["metadata"]["deletionTimestamp"].is_null()
+            && o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| {
+                !refs.is_empty() && refs.iter().all(|r| !state.is_live_uid(r["uid"].as_str().unwrap_or_default()))
+            });
+        if !orphan {
+            continue;
         }
-        let gc = User::new("system:serviceaccount:kube-system:generic-garbage-collector", &["system:masters"]);
-        for (type_id, ns, name) in orphans {
-            let Some(rt) = state.types.iter().find(|t| t.id() == type_id).cloned() else { continue };
-            let w = Write { rt: &rt, namespace: &ns, user: &gc, dry_run: false };
-            let _ = delete(state, &w, &name, &Value::Null);
-        }
+        let Some(rt) = state.types.iter().find(|t| t.id() == type_id).cloned() else { continue };
+        let w = Write { rt: &rt, namespace: &ns, user: &gc, dry_run: false };
+        let _ = delete(state, &w, &name, &Value::Null);
     }
     finish_namespaces(state);
 }

@@ -5,6 +5,13 @@
 use kube::core::cel::{Validator, apply_defaults};
 use serde_json::{Map, Value};
 
+use crate::compiled;
+
+thread_local! {
+    /// Holds the Kubernetes CEL library; built once per thread.
+    static VALIDATOR: Validator = Validator::new();
+}
+
 pub type Causes = Vec<(String, String)>;
 
 /// Returns the defaulted, pruned object, or the reasons it is invalid.
@@ -14,7 +21,7 @@ pub fn admit(schema: &Value, object: &Value, old: Option<&Value>) -> Result<Valu
     let mut causes = Vec::new();
     check(schema, &obj, "", &mut causes, true);
     if causes.is_empty()
-        && let Err(errors) = Validator::new().validate(schema, &obj, old)
+        && let Err(errors) = VALIDATOR.with(|v| v.validate_compiled(&compiled::schema(schema), &obj, old))
     {
         for e in errors {
             let field = if e.field_path.is_empty() { "<root>".to_string() } else { e.field_path.clone() };
@@ -125,7 +132,7 @@ fn check(schema: &Value, v: &Value, at: &str, causes: &mut Causes, root: bool) {
                 ));
             }
             if let Some(p) = schema["pattern"].as_str()
-                && regex::Regex::new(p).is_ok_and(|re| !re.is_match(s))
+                && compiled::regex(p).as_ref().as_ref().is_some_and(|re| !re.is_match(s))
             {
                 causes.push((at.into(), format!("Invalid value: \"{s}\": {at} in body should match '{p}'")));
             }

@@ -399,8 +399,12 @@ fn patch_object(
         "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
             let manager = q.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| ApiError::bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"))?;
             let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("apply patch is not UTF-8"))?;
-            let applied: Value =
-                serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+            // Clients usually send JSON, which is YAML; parse it as such first.
+            let applied: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(_) => serde_saphyr::from_str(text)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?,
+            };
             if applied["apiVersion"].as_str() != Some(rt.api_version().as_str())
                 || applied["kind"].as_str() != Some(rt.kind.as_str())
             {
@@ -549,8 +553,11 @@ fn list(
                 .ok_or_else(|| ApiError::bad_request("invalid continue token"))
         })
         .transpose()?;
+    // etcd's order: keys are "<namespace>/<name>" strings, which is not the
+    // store's (namespace, name) order when a namespace holds a '-' or '.'.
     let key =
         |o: &Value| format!("{}/{}", o["metadata"]["namespace"].as_str().unwrap_or_default(), objects::name_of(o));
+    items.sort_by_cached_key(|o| key(o));
     if let Some(after) = &start_after {
         items.retain(|o| key(o).as_str() > after.as_str());
     }
@@ -559,20 +566,29 @@ fn list(
     if let Some(limit) = limit
         && items.len() > limit
     {
+        let remaining = items.len() - limit;
         items.truncate(limit);
         let last = items.last().map(|o| key(o)).unwrap_or_default();
         meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(last));
-        meta["remainingItemCount"] = json!(0);
+        meta["remainingItemCount"] = json!(remaining);
     }
     let rv = meta["resourceVersion"].clone();
     if wants_table(headers) {
         let owned: Vec<Value> = items.into_iter().cloned().collect();
         return Ok(json_response(StatusCode::OK, crate::table::table(rt, &owned, &rv)));
     }
-    Ok(json_response(
-        StatusCode::OK,
-        json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(), "metadata": meta, "items": items}),
-    ))
+    // Serialised from the borrowed items: a large list is not deep-copied.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct List<'a> {
+        kind: String,
+        api_version: String,
+        metadata: Value,
+        items: Vec<&'a Value>,
+    }
+    let body = List { kind: format!("{}List", rt.kind), api_version: rt.api_version(), metadata: meta, items };
+    let body = serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 fn watch_event(kind: &str, object: &Value) -> Bytes {

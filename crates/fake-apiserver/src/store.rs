@@ -2,7 +2,7 @@
 //! resourceVersion counter, and a bounded event history for watches.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque},
     sync::Arc,
 };
 
@@ -32,6 +32,8 @@ pub struct Event {
 }
 
 type Key = (String, String);
+/// (type id, namespace, name).
+pub type ObjectKey = (String, String, String);
 
 pub struct State {
     rv: u64,
@@ -44,7 +46,13 @@ pub struct State {
     pub tx: broadcast::Sender<Arc<Event>>,
     pub tokens: HashMap<String, User>,
     /// Server-side apply: fields each manager owns, by object.
-    pub managed: HashMap<(String, String, String), BTreeMap<String, Vec<String>>>,
+    pub managed: HashMap<ObjectKey, BTreeMap<String, Vec<String>>>,
+    /// Garbage-collector graph, kept up to date by `put` so collection costs
+    /// what changed, not the size of the cluster: live UIDs, dependents by
+    /// owner UID, and objects whose owners may be gone.
+    uids: HashSet<String>,
+    dependents: HashMap<String, BTreeSet<ObjectKey>>,
+    gc_candidates: BTreeSet<ObjectKey>,
 }
 
 impl State {
@@ -60,6 +68,9 @@ impl State {
             tx,
             tokens,
             managed: HashMap::new(),
+            uids: HashSet::new(),
+            dependents: HashMap::new(),
+            gc_candidates: BTreeSet::new(),
         }
     }
 
@@ -100,20 +111,23 @@ impl State {
         }
     }
 
-    pub fn all_objects(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.objects.iter().flat_map(|(t, m)| m.values().map(move |v| (t, v)))
-    }
-
     /// Stores `object` (its resourceVersion already set by the caller to a fresh rv) and publishes the event.
     pub fn put(&mut self, type_id: &str, object: Value, kind: EventType, old: Option<Value>) {
         let ns = object["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
         let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let key = (type_id.to_string(), ns.clone(), name.clone());
         let map = self.objects.entry(type_id.to_string()).or_default();
-        if kind == EventType::Deleted {
-            map.remove(&(ns.clone(), name.clone()));
-            self.managed.remove(&(type_id.to_string(), ns.clone(), name));
+        let previous = if kind == EventType::Deleted {
+            self.managed.remove(&key);
+            map.remove(&(ns.clone(), name))
         } else {
-            map.insert((ns.clone(), name), object.clone());
+            map.insert((ns.clone(), name), object.clone())
+        };
+        if let Some(previous) = &previous {
+            self.forget(&key, previous);
+        }
+        if kind != EventType::Deleted {
+            self.remember(key, &object);
         }
         let event = Arc::new(Event { rv: self.rv, type_id: type_id.to_string(), namespace: ns, kind, object, old });
         self.history.push_back(event.clone());
@@ -130,11 +144,50 @@ impl State {
                     event.object["spec"]["group"].as_str().unwrap_or_default(),
                     event.object["spec"]["names"]["plural"].as_str().unwrap_or_default()
                 );
-                self.objects.remove(&served);
+                for ((ns, name), gone) in self.objects.remove(&served).unwrap_or_default() {
+                    self.forget(&(served.clone(), ns, name), &gone);
+                }
             }
             self.refresh_crd_types();
         }
         let _ = self.tx.send(event);
+    }
+
+    fn remember(&mut self, key: ObjectKey, object: &Value) {
+        self.uids.insert(object["metadata"]["uid"].as_str().unwrap_or_default().to_string());
+        let owners = owner_uids(object);
+        if !owners.is_empty() {
+            for owner in owners {
+                self.dependents.entry(owner.to_string()).or_default().insert(key.clone());
+            }
+            self.gc_candidates.insert(key);
+        }
+    }
+
+    /// Drops a stored version of an object from the GC graph; when it was the
+    /// last (the object is gone), its dependents may now be orphans.
+    fn forget(&mut self, key: &ObjectKey, object: &Value) {
+        for owner in owner_uids(object) {
+            if let Some(set) = self.dependents.get_mut(owner) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+        }
+        let uid = object["metadata"]["uid"].as_str().unwrap_or_default();
+        let still_there = self.get(&key.0, &key.1, &key.2).is_some();
+        if !still_there && self.uids.remove(uid) {
+            self.gc_candidates.extend(self.dependents.get(uid).into_iter().flatten().cloned());
+        }
+    }
+
+    pub fn is_live_uid(&self, uid: &str) -> bool {
+        self.uids.contains(uid)
+    }
+
+    pub fn next_gc_candidate(&mut self) -> Option<ObjectKey> {
+        self.gc_candidates.pop_first()
     }
 
     /// Events after `rv` for a kind, or None when some were compacted away.
@@ -150,6 +203,10 @@ impl State {
         self.history.clear();
         self.history_floor = self.rv;
     }
+}
+
+fn owner_uids(object: &Value) -> Vec<&str> {
+    object["metadata"]["ownerReferences"].as_array().into_iter().flatten().filter_map(|r| r["uid"].as_str()).collect()
 }
 
 impl RbacSource for State {

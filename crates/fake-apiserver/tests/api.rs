@@ -68,11 +68,13 @@ async fn crud_with_conflicts_and_preconditions() {
     assert_eq!(one.items.len(), 1);
     let page = cms.list(&ListParams::default().limit(1)).await.unwrap();
     assert_eq!(page.items.len(), 1);
+    assert_eq!(page.metadata.remaining_item_count, Some(all.items.len() as i64 - 1));
     let next = cms
         .list(&ListParams::default().limit(1).continue_token(page.metadata.continue_.as_deref().unwrap()))
         .await
         .unwrap();
     assert_eq!(next.items.len(), 1);
+    assert_eq!(next.metadata.continue_, None, "the last page");
     assert_ne!(page.items[0].metadata.name, next.items[0].metadata.name);
 
     // Delete with a wrong UID precondition conflicts; the right one deletes.

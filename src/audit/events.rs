@@ -1,0 +1,63 @@
+//! Kubernetes Events for audit records.
+//!
+//! kube's `Recorder` folds events with the same reason about the same object
+//! into one series (so a second `GrantCreated` would keep the first note) and
+//! keeps every event it sent for six minutes, scanning them all on each
+//! publish. An audit trail needs every record as its own Event, at a cost
+//! that does not grow with the number of escalations, so this writes each
+//! one as client-go's recorder names them: `<object>.<unix nanos in hex>`.
+
+use jiff::Timestamp;
+use k8s_openapi::{
+    api::{core::v1::ObjectReference, events::v1::Event},
+    apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
+};
+use kube::{Api, Client, api::PostParams};
+
+/// Where events about cluster-scoped objects go, as client-go does it.
+const CLUSTER_SCOPED_NAMESPACE: &str = "default";
+
+#[derive(Clone)]
+pub struct EventWriter {
+    client: Client,
+    controller: String,
+    instance: String,
+}
+
+/// What one Event says.
+pub struct Note<'a> {
+    pub warning: bool,
+    pub reason: &'a str,
+    pub action: &'a str,
+    pub note: String,
+}
+
+impl EventWriter {
+    pub fn new(client: Client, controller: &str, instance: &str) -> Self {
+        Self { client, controller: controller.into(), instance: instance.into() }
+    }
+
+    pub async fn publish(&self, what: Note<'_>, regarding: ObjectReference) -> Result<(), kube::Error> {
+        let now = Timestamp::now();
+        let namespace = regarding.namespace.clone().unwrap_or_else(|| CLUSTER_SCOPED_NAMESPACE.into());
+        let object = regarding.name.as_deref().unwrap_or(&self.controller);
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(format!("{object}.{:x}", now.as_nanosecond())),
+                namespace: Some(namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            event_time: Some(MicroTime(now)),
+            type_: Some(if what.warning { "Warning" } else { "Normal" }.into()),
+            reason: Some(what.reason.into()),
+            action: Some(what.action.into()),
+            note: Some(what.note),
+            regarding: Some(regarding),
+            reporting_controller: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Event::default()
+        };
+        Api::<Event>::namespaced(self.client.clone(), &namespace).create(&PostParams::default(), &event).await?;
+        Ok(())
+    }
+}
