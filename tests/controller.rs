@@ -82,8 +82,12 @@ async fn accepted_then_expired_grants_then_reclaims() {
     };
     assert_eq!(notes("Accepted").len(), 1, "{events:?}");
     assert_eq!(notes("Expired").len(), 1, "{events:?}");
+    // Audit is at least once: a reconcile retried before its status write
+    // landed records the binding it adopts again. Each binding has its own.
     for reason in ["GrantCreated", "GrantReclaimed"] {
-        let notes = notes(reason);
+        let mut notes = notes(reason);
+        notes.sort();
+        notes.dedup();
         assert_eq!(notes.len(), 2, "one {reason} per binding: {events:?}");
         assert!(notes.iter().any(|n| n.contains(&format!("kudo-{name}-0"))), "{notes:?}");
         assert!(notes.iter().any(|n| n.contains(&format!("kudo-{name}-1"))), "{notes:?}");
