@@ -117,6 +117,22 @@ pub struct EscalationStatus {
     pub grant_refs: Vec<GrantRef>,
 }
 
+impl EscalationStatus {
+    /// A status in `state` that records nothing else yet.
+    pub fn new(state: EscalationState) -> Self {
+        Self {
+            state,
+            state_details: String::new(),
+            policy_uid: None,
+            policy_generation: None,
+            accepted_at: None,
+            expires_at: None,
+            challenges: Vec::new(),
+            grant_refs: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChallengeState {

@@ -187,16 +187,7 @@ fn until(at: Timestamp) -> Duration {
 /// in case status lags), then let the finalizer go.
 async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError> {
     let name = esc.name_any();
-    let mut status = esc.status.clone().unwrap_or_else(|| EscalationStatus {
-        state: EscalationState::Expired,
-        state_details: String::new(),
-        policy_uid: None,
-        policy_generation: None,
-        accepted_at: None,
-        expires_at: None,
-        challenges: Vec::new(),
-        grant_refs: Vec::new(),
-    });
+    let mut status = esc.status.clone().unwrap_or_else(|| EscalationStatus::new(EscalationState::Expired));
     for i in 0..status.grant_refs.len() {
         let grant = status.grant_refs[i].clone();
         if grant.status == GrantStatus::Reclaimed {

@@ -101,16 +101,7 @@ pub fn mark(
 fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
     let esc = inputs.escalation;
     let name = &esc.spec.policy_name;
-    let mut status = EscalationStatus {
-        state: EscalationState::Pending,
-        state_details: String::new(),
-        policy_uid: None,
-        policy_generation: None,
-        accepted_at: None,
-        expires_at: None,
-        challenges: Vec::new(),
-        grant_refs: Vec::new(),
-    };
+    let mut status = EscalationStatus::new(EscalationState::Pending);
     if esc.spec.revoked {
         return finish(
             status,
