@@ -49,6 +49,9 @@ _kubectl__kudo() {
             kubectl__kudo,policies)
                 cmd="kubectl__kudo__subcmd__policies"
                 ;;
+            kubectl__kudo,reap)
+                cmd="kubectl__kudo__subcmd__reap"
+                ;;
             kubectl__kudo,revoke)
                 cmd="kubectl__kudo__subcmd__revoke"
                 ;;
@@ -85,6 +88,9 @@ _kubectl__kudo() {
             kubectl__kudo__subcmd__help,policies)
                 cmd="kubectl__kudo__subcmd__help__subcmd__policies"
                 ;;
+            kubectl__kudo__subcmd__help,reap)
+                cmd="kubectl__kudo__subcmd__help__subcmd__reap"
+                ;;
             kubectl__kudo__subcmd__help,revoke)
                 cmd="kubectl__kudo__subcmd__help__subcmd__revoke"
                 ;;
@@ -98,7 +104,7 @@ _kubectl__kudo() {
 
     case "${cmd}" in
         kubectl__kudo)
-            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies manifests controller __complete completion help"
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies manifests controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,7 +312,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__controller)
-            opts="-n -h -V --log-format --log --kudo-namespace --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --log-format --log --kudo-namespace --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --retain-finished --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,6 +363,10 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retain-finished)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -532,7 +542,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help)
-            opts="escalate approve deny list status revoke policies manifests controller __complete completion help"
+            opts="escalate approve deny list status revoke policies manifests controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,6 +682,20 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help__subcmd__policies)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__help__subcmd__reap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -835,6 +859,56 @@ _kubectl__kudo() {
             ;;
         kubectl__subcmd__kudo__subcmd__policies)
             opts="-A -n -h -V --all --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__reap)
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -243,6 +243,24 @@ _arguments "${_arguments_options[@]}" : \
 '--audit-queue=[Audit records waiting for the webhook before new ones are refused (and counted)]:N:_default' \
 '--audit-attempts=[Delivery attempts per audit record, with doubling backoff from 500 ms]:N:_default' \
 '--concurrency=[Escalations reconciled at once]:N:_default' \
+'--retain-finished=[DENIED and EXPIRED escalations are deleted this long after they ended (after an audit record of the whole object)]:DURATION:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(reap)
+_arguments "${_arguments_options[@]}" : \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
@@ -342,6 +360,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(reap)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (__complete)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -376,6 +398,7 @@ _kubectl-kudo_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
+'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -424,6 +447,7 @@ _kubectl-kudo__subcmd__help_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
+'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -480,6 +504,11 @@ _kubectl-kudo__subcmd__help__subcmd__policies_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help policies commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__reap_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__reap_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help reap commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__revoke_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__revoke_commands() {
     local commands; commands=()
@@ -504,6 +533,11 @@ _kubectl-kudo__subcmd__manifests_commands() {
 _kubectl-kudo__subcmd__policies_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo policies commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__reap_commands] )) ||
+_kubectl-kudo__subcmd__reap_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo reap commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__revoke_commands] )) ||
 _kubectl-kudo__subcmd__revoke_commands() {

@@ -15,3 +15,4 @@ pub mod controller;
 pub mod engine;
 pub mod grants;
 pub mod manifests;
+pub mod printable;

@@ -88,7 +88,7 @@ const BOB: &[&str] = &["admins", "system:authenticated"];
 #[test]
 fn authorizer_checks_live_in_policies_of_their_own() {
     let (with, without): (Vec<_>, Vec<_>) = policies().into_iter().partition(uses_authorizer);
-    assert_eq!(with.len(), 2, "revoke and policy-bind");
+    assert_eq!(with.len(), 3, "revoke, policy-bind and metadata-guard");
     assert_eq!(without.len(), 3);
 }
 
@@ -291,5 +291,41 @@ fn crd_rules_compile_and_fit_the_cost_budget() {
     walk(&crd_schema::<Escalation>(), "Escalation", &mut found);
     walk(&crd_schema::<EscalationPolicy>(), "EscalationPolicy", &mut found);
     walk(&crd_schema::<EscalationReview>(), "EscalationReview", &mut found);
-    assert_eq!(found, 17, "every rule was analysed");
+    assert_eq!(found, 22, "every rule was analysed");
+}
+
+/// Issue 10 items 1 and 9: the schema bounds every duration at 8760h, and
+/// admits printable reasons and review messages only.
+#[test]
+fn durations_are_bounded_and_text_is_printable() {
+    let errors_for = |field: &str, value: &str| {
+        let mut e = escalation();
+        e["spec"][field] = json!(value);
+        crd_errors::<Escalation>(&e, None)
+    };
+    assert!(errors_for("duration", "8760h").is_empty());
+    for huge in ["8761h", "99999999999999999999h", "2562048h", "9223372036854775808ns"] {
+        let errs = errors_for("duration", huge);
+        assert!(!errs.is_empty(), "{huge} must be refused");
+    }
+    assert!(errors_for("duration", "8761h").iter().any(|e| e.contains("at most 8760h")));
+    assert!(errors_for("reason", "ticket OPS-1: é ✓ 🚀").is_empty());
+    for hostile in ["a\u{1b}[2Jb", "bell\u{7}", "two\nlines", "\u{202e}evil", "\u{9b}31m"] {
+        let errs = errors_for("reason", hostile);
+        assert!(errs.iter().any(|e| e.contains("printable characters only")), "{hostile:?}: {errs:?}");
+    }
+    let mut r = review();
+    r["spec"]["message"] = json!("ok\u{1b}]0;pwned\u{7}");
+    let errs = crd_errors::<EscalationReview>(&r, None);
+    assert!(errs.iter().any(|e| e.contains("printable characters only")), "{errs:?}");
+
+    let mut p = policy();
+    p["spec"]["target"]["maxDuration"] = json!("8761h");
+    assert!(crd_errors::<EscalationPolicy>(&p, None).iter().any(|e| e.contains("maxDuration is at most 8760h")));
+    let mut p = policy();
+    p["spec"]["pendingTimeout"] = json!("9000h");
+    assert!(crd_errors::<EscalationPolicy>(&p, None).iter().any(|e| e.contains("pendingTimeout is at most 8760h")));
+    // Plain schema bounds (not CEL): the API server's structural validation enforces them.
+    let limit = &crd_schema::<EscalationPolicy>()["properties"]["spec"]["properties"]["maxOpenPerRequestor"];
+    assert_eq!((limit["minimum"].as_f64(), limit["maximum"].as_f64()), (Some(1.0), Some(10000.0)), "{limit}");
 }

@@ -28,8 +28,43 @@ fn harmless_roles_pass() {
     assert!(whys(&view, &Reach::Cluster).is_empty());
     let rbac_read = [rule(&["rbac.authorization.k8s.io"], &["*"], &["get", "list"])];
     assert!(whys(&rbac_read, &Reach::Cluster).is_empty());
-    let edit_app = [rule(&["", "apps"], &["pods", "deployments", "secrets"], &["*"])];
+    let edit_app = [rule(&[""], &["configmaps", "services", "secrets"], &["*"])];
     assert!(whys(&edit_app, &ns(&["application-a"])).is_empty(), "app namespaces are not kudo's");
+    let debug = [rule(&[""], &["pods", "pods/log"], &["get", "list", "delete"])];
+    assert!(whys(&debug, &ns(&["application-a"])).is_empty());
+}
+
+/// Issue 10 item 13: what lets a holder keep access after expiry, anywhere.
+#[test]
+fn persistence_beyond_expiry_is_flagged() {
+    let cases = [
+        (
+            rule(&["certificates.k8s.io"], &["certificatesigningrequests/approval"], &["update"]),
+            Reach::Cluster,
+            "certificate",
+        ),
+        (rule(&["certificates.k8s.io"], &["signers"], &["approve"]), Reach::Cluster, "certificate"),
+        (
+            rule(&["admissionregistration.k8s.io"], &["mutatingwebhookconfigurations"], &["create"]),
+            Reach::Cluster,
+            "webhooks",
+        ),
+        (
+            rule(&["admissionregistration.k8s.io"], &["validatingwebhookconfigurations"], &["patch"]),
+            Reach::Cluster,
+            "webhooks",
+        ),
+        (rule(&[""], &["serviceaccounts/token"], &["create"]), ns(&["application-a"]), "ServiceAccount tokens"),
+        (rule(&[""], &["pods"], &["create"]), ns(&["application-a"]), "create pods"),
+        (rule(&["", "apps"], &["pods", "deployments"], &["*"]), ns(&["application-a"]), "create pods"),
+    ];
+    for (r, reach, expected) in cases {
+        let found = whys(&[r.clone()], &reach);
+        assert!(found.iter().any(|w| w.contains(expected)), "{r:?} in {reach:?}: {found:?}");
+    }
+    // A RoleBinding cannot reach cluster-scoped CSRs or webhooks.
+    let csr = [rule(&["certificates.k8s.io"], &["signers"], &["approve"])];
+    assert!(whys(&csr, &ns(&["application-a"])).is_empty());
 }
 
 #[test]

@@ -54,6 +54,11 @@ fn every_document_is_a_named_kubernetes_object() {
             "ClusterRole",
             "ClusterRole",
             "ClusterRole",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
             "ValidatingAdmissionPolicy",
             "ValidatingAdmissionPolicyBinding",
             "ValidatingAdmissionPolicy",
@@ -65,12 +70,13 @@ fn every_document_is_a_named_kubernetes_object() {
             "ValidatingAdmissionPolicy",
             "ValidatingAdmissionPolicyBinding",
             "Deployment",
+            "CronJob",
         ]
     );
     for d in &docs {
         assert!(d["apiVersion"].is_string() && d["metadata"]["name"].is_string(), "{d}");
     }
-    for name in manifests::GUARD_BINDINGS {
+    for name in manifests::GUARDS {
         find(&docs, "ValidatingAdmissionPolicyBinding", name);
     }
 }
@@ -122,6 +128,7 @@ fn crds_use_the_design_names() {
             "acceptedAt",
             "challenges",
             "expiresAt",
+            "finishedAt",
             "grantRefs",
             "policyGeneration",
             "policyUID",
@@ -133,7 +140,7 @@ fn crds_use_the_design_names() {
     assert_eq!(state, &serde_json::json!(["PENDING", "DENIED", "ACCEPTED", "EXPIRED"]));
 
     let schema = &pol["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-    assert_eq!(props(schema, &["spec"]), ["challenges", "pendingTimeout", "subjects", "target"]);
+    assert_eq!(props(schema, &["spec"]), ["challenges", "maxOpenPerRequestor", "pendingTimeout", "subjects", "target"]);
     assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration"]);
     assert_eq!(schema["properties"]["spec"]["properties"]["subjects"]["minItems"], 1);
 
@@ -182,7 +189,14 @@ fn users_cannot_write_status_and_only_admins_revoke_others() {
     assert!(verbs("kudo-reviewer", "escalationreviews").contains(&"create".to_string()));
     assert!(verbs("kudo-controller", "escalations/status").contains(&"patch".to_string()));
     assert!(verbs("kudo-controller", "clusterroles").contains(&"bind".to_string()));
-    assert!(!verbs("kudo-controller", "escalations").contains(&"delete".to_string()));
+    // Retention (--retain-finished) deletes finished escalations.
+    assert!(verbs("kudo-controller", "escalations").contains(&"delete".to_string()));
+    assert!(verbs("kudo-admin", "escalations").contains(&"edit-metadata".to_string()));
+    assert!(!verbs("kudo-user", "escalations").contains(&"edit-metadata".to_string()));
+    // The reaper: list/delete bindings, read escalations, nothing else.
+    assert_eq!(verbs("kudo-reaper", "rolebindings"), ["list", "delete"]);
+    assert_eq!(verbs("kudo-reaper", "escalations"), ["get", "list"]);
+    assert!(verbs("kudo-reaper", "escalations/status").is_empty());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! produce a clear DENIED message, never a failed list/watch that would blind
 //! the controller to every other object.
 
-use std::{borrow::Cow, fmt, str::FromStr};
+use std::{borrow::Cow, fmt};
 
 use jiff::SignedDuration;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -31,8 +31,10 @@ impl DurationText {
         Self(text.into())
     }
 
-    /// Parses with Go semantics (kube's `metav1.Duration` parser) and
-    /// rejects negative values, which make no sense for an escalation.
+    /// Parses with Go's `time.ParseDuration` semantics, in checked integer
+    /// arithmetic, and rejects negative values and anything over
+    /// [`MAX_DURATION`]. Never panics: kube's own parser goes through
+    /// `Duration::from_secs_f64`, which panics on values such as `99999999999999999999h`.
     pub fn parse(&self) -> Result<SignedDuration, DurationError> {
         let err = |reason: String| DurationError { text: self.0.clone(), reason };
         let trimmed = self.0.trim();
@@ -45,10 +47,50 @@ impl DurationText {
         if !matches_pattern(trimmed) {
             return Err(err("unknown syntax".into()));
         }
-        let parsed = kube::core::Duration::from_str(trimmed).map_err(|e| err(e.to_string()))?;
-        SignedDuration::try_from(std::time::Duration::from(parsed)).map_err(|_| err("it is too large".into()))
+        let too_large = || err(format!("it is longer than the limit of {MAX_DURATION_TEXT}"));
+        let mut total: u128 = 0;
+        for part in PART.captures_iter(trimmed) {
+            let (whole, frac, unit) = (&part[1], part.get(2).map_or("", |m| m.as_str()), &part[3]);
+            let per_unit: u128 = match unit {
+                "ns" => 1,
+                "us" | "µs" | "μs" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                _ => 3_600_000_000_000,
+            };
+            // Digits beyond what a u128 holds are a huge value, not a syntax error.
+            let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| too_large())? };
+            let mut nanos = whole.checked_mul(per_unit).ok_or_else(too_large)?;
+            // Go keeps the fraction's first digits that fit; nanosecond precision needs at most 19.
+            let mut scale = per_unit;
+            for digit in frac.bytes().take(19) {
+                scale /= 10;
+                nanos = nanos.checked_add(u128::from(digit - b'0') * scale).ok_or_else(too_large)?;
+            }
+            total = total.checked_add(nanos).ok_or_else(too_large)?;
+            if total > MAX_DURATION_NANOS {
+                return Err(too_large());
+            }
+        }
+        let secs = i64::try_from(total / 1_000_000_000).map_err(|_| too_large())?;
+        // The remainder is below 10^9, so it fits an i32.
+        let nanos = i32::try_from(total % 1_000_000_000).map_err(|_| too_large())?;
+        Ok(SignedDuration::new(secs, nanos))
     }
 }
+
+/// The longest duration kudo accepts anywhere (DESIGN §2): one year. Larger
+/// values are rejected by the CRD schema and, should one get through, denied.
+pub const MAX_DURATION: SignedDuration = SignedDuration::from_hours(8760);
+pub const MAX_DURATION_TEXT: &str = "8760h";
+const MAX_DURATION_NANOS: u128 = 8760 * 3_600_000_000_000;
+
+static PART: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    // A compile-time constant covered by unit tests.
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(r"([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)").expect("PART is a valid regex")
+});
 
 /// The Go parser accepts a few oddities (a bare `0`, `+` signs, repeated
 /// signs); the API server's schema pattern does not, so neither do we.
@@ -135,6 +177,29 @@ mod tests {
             let err = DurationText::from(text).parse().unwrap_err();
             assert!(err.to_string().contains("1h30m"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn huge_values_are_errors_never_panics() {
+        for text in [
+            "99999999999999999999h",
+            "2562048h",
+            "9223372036854775808ns",
+            "8761h",
+            "8760h1ns",
+            "525601m",
+            "340282366920938463463374607431768211456h",
+        ] {
+            let err = DurationText::from(text).parse().unwrap_err();
+            assert!(err.to_string().contains("8760h"), "{text}: {err}");
+        }
+        assert_eq!(DurationText::from("8760h").parse().unwrap(), MAX_DURATION);
+        assert_eq!(DurationText::from("525600m").parse().unwrap(), MAX_DURATION);
+        assert_eq!(DurationText::from("1.000000000000000000001s").parse().unwrap(), SignedDuration::from_secs(1));
+        assert_eq!(DurationText::from("0.5ns").parse().unwrap(), SignedDuration::ZERO);
+        assert_eq!(DurationText::from("1h0.5s").parse().unwrap(), SignedDuration::from_millis(3_600_500));
+        assert_eq!(DurationText::from("1.5h30m").parse().unwrap(), SignedDuration::from_hours(2));
+        assert_eq!(DurationText::from("1us1µs1μs").parse().unwrap(), SignedDuration::from_micros(3));
     }
 
     #[test]

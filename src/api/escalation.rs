@@ -33,6 +33,8 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
 #[x_kube(validation = Rule::new("!oldSelf.revoked || self.revoked").message("a revoked escalation cannot be un-revoked: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("self.revokedBy == oldSelf.revokedBy || (!oldSelf.revoked && self.revoked)").message("revokedBy is set once, together with revoked"))]
 #[x_kube(validation = Rule::new("!self.revoked || self.revokedBy != ''").message("revoking needs revokedBy set to your username (kubectl kudo revoke does this)"))]
+#[x_kube(validation = Rule::new("!has(self.duration) || duration(self.duration) <= duration('8760h')").message("spec.duration is at most 8760h (one year); ask for a shorter --duration"))]
+#[x_kube(validation = Rule::new("!self.reason.matches('[\\\\p{Cc}\\\\p{Cf}]')").message("spec.reason may hold printable characters only (no control or formatting characters such as ESC, BEL, newlines or bidi overrides); write it on one line"))]
 pub struct EscalationSpec {
     /// The EscalationPolicy to use.
     #[schemars(length(min = 1, max = 253))]
@@ -110,6 +112,9 @@ pub struct EscalationStatus {
     /// acceptedAt + duration: no grant outlives it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
+    /// When it became DENIED or EXPIRED; retention (`--retain-finished`) counts from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -127,6 +132,7 @@ impl EscalationStatus {
             policy_generation: None,
             accepted_at: None,
             expires_at: None,
+            finished_at: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
         }

@@ -26,6 +26,7 @@ use super::{DurationText, Subject};
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!has(self.pendingTimeout) || duration(self.pendingTimeout) <= duration('8760h')").message("pendingTimeout is at most 8760h (one year)"))]
 pub struct EscalationPolicySpec {
     /// Who may use this policy (User, Group, ServiceAccount). Users bound to
     /// the custom verb `use` on this policy may use it too.
@@ -35,9 +36,14 @@ pub struct EscalationPolicySpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 16))]
     pub challenges: Vec<Challenge>,
-    /// How long an escalation may wait for its challenges (default 1h).
+    /// How long an escalation may wait for its challenges (default 1h, at most 8760h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_timeout: Option<DurationText>,
+    /// How many PENDING or ACCEPTED escalations of this policy one requestor
+    /// may hold at once (default 1); the next one is denied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub max_open_per_requestor: Option<u32>,
     pub target: Target,
 }
 
@@ -45,6 +51,7 @@ pub struct EscalationPolicySpec {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new("duration(self.defaultDuration) <= duration(self.maxDuration)").message("target.defaultDuration must not exceed target.maxDuration"))]
 #[x_kube(validation = kube::core::Rule::new("duration(self.defaultDuration) > duration('0s')").message("target.defaultDuration must be longer than 0s"))]
+#[x_kube(validation = kube::core::Rule::new("duration(self.maxDuration) <= duration('8760h')").message("target.maxDuration is at most 8760h (one year)"))]
 pub struct Target {
     /// Duration when the escalation names none.
     pub default_duration: DurationText,
@@ -179,6 +186,12 @@ pub struct EscalationPolicyStatus {
 /// Condition types on a policy.
 pub const CONDITION_READY: &str = "Ready";
 pub const CONDITION_DANGEROUS_ROLE: &str = "DangerousRole";
+
+impl EscalationPolicySpec {
+    pub fn max_open_per_requestor(&self) -> usize {
+        self.max_open_per_requestor.unwrap_or(1).max(1) as usize
+    }
+}
 
 impl Challenge {
     pub fn min_approvals(&self) -> u32 {

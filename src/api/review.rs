@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self == oldSelf").message("reviews are immutable: create a new EscalationReview instead"))]
+#[x_kube(validation = Rule::new("!has(self.message) || !self.message.matches('[\\\\p{Cc}\\\\p{Cf}]')").message("spec.message may hold printable characters only (no control or formatting characters); write it on one line"))]
 pub struct EscalationReviewSpec {
     #[schemars(length(min = 1, max = 253))]
     pub escalation_name: String,

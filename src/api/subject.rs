@@ -32,6 +32,18 @@ pub struct Identity<'a> {
     pub groups: &'a [String],
 }
 
+/// The group of every ServiceAccount, and the prefix of its per-namespace group.
+pub const SERVICE_ACCOUNTS_GROUP: &str = "system:serviceaccounts";
+const SERVICE_ACCOUNTS_GROUP_PREFIX: &str = "system:serviceaccounts:";
+const SERVICE_ACCOUNT_USER_PREFIX: &str = "system:serviceaccount:";
+
+impl Identity<'_> {
+    /// Whether the API server authenticated a ServiceAccount (by its username form).
+    pub fn is_service_account(&self) -> bool {
+        self.username.starts_with(SERVICE_ACCOUNT_USER_PREFIX)
+    }
+}
+
 impl Subject {
     pub fn user(name: &str) -> Self {
         Self::new(SubjectKind::User, name)
@@ -47,13 +59,21 @@ impl Subject {
 
     /// Matches the way RBAC matches subjects: a User by username, a Group by
     /// any of the user's groups, a ServiceAccount by its username
-    /// `system:serviceaccount:NS:NAME`.
+    /// `system:serviceaccount:NS:NAME`, with one deliberate difference: a
+    /// ServiceAccount is admitted only by a ServiceAccount subject or a
+    /// `system:serviceaccounts[:NS]` group, never by `system:authenticated`
+    /// or another group. Anyone who can mint a token for a ServiceAccount
+    /// could otherwise act as a second person (and approve themself).
     pub fn matches(&self, who: &Identity<'_>) -> bool {
         match self.kind {
             SubjectKind::User => self.name == who.username,
+            SubjectKind::Group if who.is_service_account() => {
+                (self.name == SERVICE_ACCOUNTS_GROUP || self.name.starts_with(SERVICE_ACCOUNTS_GROUP_PREFIX))
+                    && who.groups.contains(&self.name)
+            }
             SubjectKind::Group => who.groups.contains(&self.name),
             SubjectKind::ServiceAccount => self.namespace.as_deref().is_some_and(|ns| {
-                who.username.strip_prefix("system:serviceaccount:").and_then(|rest| rest.split_once(':'))
+                who.username.strip_prefix(SERVICE_ACCOUNT_USER_PREFIX).and_then(|rest| rest.split_once(':'))
                     == Some((ns, self.name.as_str()))
             }),
         }
@@ -94,5 +114,22 @@ mod tests {
         subject.namespace = Some("prod".into());
         assert!(!subject.matches(&sa));
         assert!(!Subject::user("deployer").matches(&sa));
+    }
+
+    #[test]
+    fn service_accounts_only_match_service_account_subjects_and_groups() {
+        let groups: Vec<String> =
+            ["system:serviceaccounts", "system:serviceaccounts:ci", "system:authenticated", "squad-a"]
+                .map(String::from)
+                .to_vec();
+        let sa = Identity { username: "system:serviceaccount:ci:deployer", groups: &groups };
+        assert!(!Subject::group("system:authenticated").matches(&sa));
+        assert!(!Subject::group("squad-a").matches(&sa), "no other group admits a ServiceAccount");
+        assert!(Subject::group("system:serviceaccounts").matches(&sa));
+        assert!(Subject::group("system:serviceaccounts:ci").matches(&sa));
+        assert!(!Subject::group("system:serviceaccounts:prod").matches(&sa));
+        // A human in system:authenticated is still admitted by it.
+        let human = Identity { username: "alice", groups: &groups };
+        assert!(Subject::group("system:authenticated").matches(&human));
     }
 }

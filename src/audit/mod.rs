@@ -28,6 +28,12 @@ pub enum Action {
     GrantReclaimed,
     /// A kudo-labelled binding without a live, accepted escalation was deleted.
     OrphanReclaimed,
+    /// A review was received: counted toward a challenge, or not and why.
+    ReviewReceived,
+    /// The escalation was deleted (its grants reclaimed first).
+    Deleted,
+    /// A finished escalation was deleted after `--retain-finished`.
+    RetentionDeleted,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -67,7 +73,25 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     /// One human sentence; the field Slack-compatible webhooks display.
+    /// Control characters are escaped.
     pub text: String,
+    /// ReviewReceived: the review, and whether it counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSummary>,
+    /// Deleted and RetentionDeleted: the whole object, as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewSummary {
+    pub name: String,
+    pub reviewer: String,
+    pub decision: crate::api::ReviewDecision,
+    pub message: String,
+    pub counted: bool,
+    pub why: String,
 }
 
 fn summary(r: &GrantRef) -> GrantSummary {
@@ -117,6 +141,15 @@ impl Record {
                 format!("kudo reclaimed a grant of escalation {name} ({})", spec.requestor)
             }
             (Action::Transition, None) => format!("Escalation {name}: {details}"),
+            (Action::ReviewReceived, _) => format!("Review of escalation {name}"),
+            (Action::Deleted, _) => {
+                format!("Escalation {name} of {} was deleted; its grants are reclaimed", spec.requestor)
+            }
+            (Action::RetentionDeleted, _) => format!(
+                "Escalation {name} of {} ({}) is deleted: it ended longer ago than the retention period",
+                spec.requestor,
+                state.map_or("NEW", EscalationState::as_str)
+            ),
         };
         Record {
             kind: "kudo.audit",
@@ -134,8 +167,57 @@ impl Record {
             reviewers,
             accepted_at: status.and_then(|s| s.accepted_at.as_ref().map(|t| t.0)),
             expires_at: status.and_then(|s| s.expires_at.as_ref().map(|t| t.0)),
-            text,
+            text: crate::printable::printable(&text).into_owned(),
+            review: None,
+            object: None,
         }
+    }
+
+    /// A record of a review kudo received, counted (`Ok`, toward what) or not (`Err`, why).
+    pub fn review(
+        now: Timestamp,
+        escalation: &Escalation,
+        review: &crate::api::EscalationReview,
+        verdict: &Result<String, String>,
+    ) -> Self {
+        let mut record = Self::new(now, Action::ReviewReceived, escalation, None);
+        let (counted, why) = match verdict {
+            Ok(how) => (true, how.clone()),
+            Err(why) => (false, why.clone()),
+        };
+        let spec = &review.spec;
+        let decision = match spec.decision {
+            crate::api::ReviewDecision::Approved => "approved",
+            crate::api::ReviewDecision::Rejected => "rejected",
+        };
+        let text = format!(
+            "{} {decision} escalation {} of {}{}: {}",
+            spec.reviewer,
+            record.escalation,
+            record.requestor,
+            if spec.message.is_empty() { String::new() } else { format!(" ({})", spec.message) },
+            if counted { format!("counted, {why}") } else { format!("not counted: {why}") }
+        );
+        record.text = crate::printable::printable(&text).into_owned();
+        record.review = Some(ReviewSummary {
+            name: review.metadata.name.clone().unwrap_or_default(),
+            reviewer: spec.reviewer.clone(),
+            decision: spec.decision,
+            message: spec.message.clone(),
+            counted,
+            why,
+        });
+        record
+    }
+
+    /// Carries the whole object (for deletions: the record outlives it).
+    pub fn with_object(mut self, escalation: &Escalation) -> Self {
+        let mut object = serde_json::to_value(escalation).unwrap_or_default();
+        if let Some(meta) = object.get_mut("metadata").and_then(serde_json::Value::as_object_mut) {
+            meta.remove("managedFields");
+        }
+        self.object = Some(object);
+        self
     }
 
     /// Narrows `grants` to the one this record is about.
@@ -186,6 +268,12 @@ impl Auditor {
                 (Action::Transition, None) => ("Evaluated", false),
                 (Action::GrantCreated, _) => ("GrantCreated", false),
                 (Action::GrantReclaimed | Action::OrphanReclaimed, _) => ("GrantReclaimed", false),
+                (Action::ReviewReceived, _) => match record.review.as_ref().is_some_and(|r| r.counted) {
+                    true => ("ReviewCounted", false),
+                    false => ("ReviewIgnored", true),
+                },
+                (Action::Deleted, _) => ("Deleted", false),
+                (Action::RetentionDeleted, _) => ("RetentionDeleted", false),
             };
             let action = format!("{:?}", record.action);
             // The API server caps notes at 1 kB.
@@ -231,7 +319,9 @@ pub fn orphan_record(now: Timestamp, found: &Binding, escalation: Option<&str>, 
         reviewers: Vec::new(),
         accepted_at: None,
         expires_at: None,
-        text: format!("kudo swept binding {name}: {why}"),
+        text: crate::printable::printable(&format!("kudo swept binding {name}: {why}")).into_owned(),
+        review: None,
+        object: None,
     }
 }
 

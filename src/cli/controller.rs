@@ -52,6 +52,9 @@ pub struct ControllerArgs {
     /// Escalations reconciled at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub concurrency: u16,
+    /// DENIED and EXPIRED escalations are deleted this long after they ended (after an audit record of the whole object).
+    #[arg(long, default_value = "720h", value_parser = parse_duration, env = "KUDO_RETAIN_FINISHED", value_name = "DURATION")]
+    pub retain_finished: Duration,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -80,6 +83,8 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
             backoff: Duration::from_millis(500),
         }),
         concurrency: args.concurrency,
+        retain_finished: jiff::SignedDuration::try_from(args.retain_finished)
+            .context("--retain-finished is too large")?,
         ..controller::Options::default()
     };
     controller::run(client, options, shutdown_signal()).await.context("controller")

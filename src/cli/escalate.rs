@@ -114,12 +114,31 @@ async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &Escalatio
         return Err(UserError::new(format!("you ({}) may not use policy {name}", spec.requestor))
             .hint("kubectl kudo policies lists the ones you may use"));
     }
-    let now = Timestamp::now();
-    let checked = checks::justification(&policy.spec, spec, &name)
-        .and_then(|()| checks::duration(&policy.spec, spec, &name).map(|_| ()))
-        .and_then(|()| checks::namespaces(&policy.spec, spec, &name).map(|_| ()))
-        .and_then(|()| checks::time_windows(&policy.spec, now, &name));
-    checked.map_err(|why| UserError::new(format!("policy {name} would deny this request: {why}")))
+    let deny = |why: String| UserError::new(format!("policy {name} would deny this request: {why}"));
+    checks::request(&policy.spec, spec, &name, Timestamp::now()).map_err(deny)?;
+    let escalations: Api<Escalation> = session.api();
+    let mine = escalations
+        .list(&kube::api::ListParams::default())
+        .await
+        .map_err(|e| explain("listing your escalations", e))?;
+    let probe = Escalation::new("", spec.clone());
+    checks::open_limit(&policy.spec, &name, &checks::open_escalations(&probe, &mine.items)).map_err(deny)?;
+    for ns in checks::namespaces(&policy.spec, spec, &name).map_err(deny)?.into_iter().flatten() {
+        namespace_exists(session, &ns).await?;
+    }
+    Ok(())
+}
+
+/// A grant into a namespace that does not exist would be denied; say so
+/// first. Users who may not read namespaces get the controller's answer.
+async fn namespace_exists(session: &Session, namespace: &str) -> Result<(), UserError> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = session.api();
+    match api.get_opt(namespace).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(UserError::new(format!("namespace {namespace} does not exist"))
+            .hint("escalate with --namespace set to a namespace that exists, or ask an admin to create it")),
+        Err(_) => Ok(()),
+    }
 }
 
 async fn may_use(session: &Session, policy: &str) -> Result<bool, UserError> {

@@ -43,3 +43,8 @@ pub fn render(table: &mut Table) -> String {
     }
     table.lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>().join("\n")
 }
+
+/// Table cells with control characters escaped: a cell is user-written text.
+pub fn cells(row: Vec<String>) -> Vec<String> {
+    row.into_iter().map(|c| crate::printable::printable(&c).into_owned()).collect()
+}

@@ -129,7 +129,7 @@ fn row(e: &Escalation, now: Timestamp, wide: bool) -> Vec<String> {
         row.push(e.spec.reason.clone());
         row.push(status.map(|s| s.state_details.clone()).unwrap_or_default());
     }
-    row
+    format::cells(row)
 }
 
 async fn filter(session: &Session, args: &ListArgs) -> Result<impl Fn(&Escalation) -> bool + use<>, UserError> {
@@ -189,8 +189,9 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
     let now = Timestamp::now();
     let name = esc.name_any();
     let mut out = String::new();
+    // Every line may carry user-written text: escape it (one line stays one line).
     let line = |out: &mut String, s: String| {
-        out.push_str(&s);
+        out.push_str(&crate::printable::printable(&s));
         out.push('\n');
     };
     line(&mut out, format!("Name:       {name}"));
@@ -384,13 +385,16 @@ pub async fn policies(session: &Session, args: PoliciesArgs) -> Result<(), UserE
             .map(|c| c.message.clone())
             .unwrap_or_default();
         let problems = checks::policy_problems(&p.spec).join("; ");
-        table.add_row(vec![
+        // Multi-line cells: escape each line, then join.
+        let lines = |l: Vec<String>| format::cells(l).join("\n");
+        let mut row = format::cells(vec![
             p.name_any(),
-            grants.join("\n"),
             format!("{} (max {})", p.spec.target.default_duration, p.spec.target.max_duration),
-            if challenges.is_empty() { "none".into() } else { challenges.join("\n") },
             [warning, problems].into_iter().filter(|w| !w.is_empty()).collect::<Vec<_>>().join("; "),
         ]);
+        row.insert(1, lines(grants));
+        row.insert(3, if challenges.is_empty() { "none".into() } else { lines(challenges) });
+        table.add_row(row);
     }
     if shown == 0 {
         eprintln!(

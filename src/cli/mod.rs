@@ -70,6 +70,12 @@ pub enum Command {
     /// write escalation status:
     /// kubectl kudo controller --as system:serviceaccount:kudo-system:kudo-controller
     Controller(controller::ControllerArgs),
+    /// One reaper pass, then exit: delete every kudo binding that is past its
+    /// expires-at annotation or whose escalation is gone or final.
+    ///
+    /// Run every minute by the CronJob kudo-reaper, as ServiceAccount kudo-reaper,
+    /// so expiry holds while the controller is down.
+    Reap,
     /// kubectl's plugin completion protocol (run by completions/kubectl_complete-kudo).
     #[command(name = "__complete", hide = true)]
     Complete {
@@ -101,6 +107,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let yaml = manifests::render(&opts).context("rendering the install manifests")?;
             stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
         }
+        Command::Reap => {
+            let client = cli.kube.client().await.context("connecting to the cluster")?;
+            let reaped = crate::grants::reap::reap(&client, jiff::Timestamp::now()).await.context("reaping")?;
+            let mut out = stdout();
+            for (binding, why) in &reaped {
+                writeln!(out, "{binding} deleted: {why}").context("writing to stdout")?;
+            }
+            writeln!(out, "reaped {} binding(s)", reaped.len()).context("writing to stdout")?;
+        }
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout());
         }
@@ -127,8 +142,10 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Status(args) => list::status(&session, args).await,
         Command::Revoke(args) => list::revoke(&session, args).await,
         Command::Policies(args) => list::policies(&session, args).await,
-        Command::Controller(_) | Command::Manifests { .. } | Command::Completion { .. } | Command::Complete { .. } => {
-            Ok(())
-        }
+        Command::Controller(_)
+        | Command::Manifests { .. }
+        | Command::Reap
+        | Command::Completion { .. }
+        | Command::Complete { .. } => Ok(()),
     }
 }

@@ -111,17 +111,18 @@ pub async fn get_escalation(api: &Api<Escalation>, name: &str) -> Result<Escalat
 /// Who asks for what, why, and for how long.
 pub fn summary(esc: &Escalation) -> String {
     let spec = &esc.spec;
+    let clean = |s: &str| crate::printable::printable(s).into_owned();
     let created =
         esc.metadata.creation_timestamp.as_ref().map(|t| format::age(t.0, Timestamp::now())).unwrap_or_default();
     format!(
         "{} asks for policy {}{}{}, {created} ago\n  reason: {}",
-        spec.requestor,
-        spec.policy_name,
-        spec.namespace.as_ref().map(|n| format!(" in namespace {n}")).unwrap_or_default(),
+        clean(&spec.requestor),
+        clean(&spec.policy_name),
+        spec.namespace.as_ref().map(|n| format!(" in namespace {}", clean(n))).unwrap_or_default(),
         spec.duration
             .as_ref()
-            .map(|d| format!(" for {d}"))
+            .map(|d| format!(" for {}", clean(&d.to_string())))
             .unwrap_or_else(|| " for the policy's default duration".into()),
-        spec.reason
+        clean(&spec.reason)
     )
 }

@@ -1,11 +1,17 @@
 //! Leader election on a coordination.k8s.io Lease, as client-go does it:
-//! the holder renews `renewTime`; anyone may take the lease once it is older
-//! than `leaseDurationSeconds`. Every write carries the resourceVersion read,
-//! so two candidates never both win. (No maintained crate supports kube 5.)
+//! the holder renews `renewTime`; anyone may take the lease once it has not
+//! changed for `leaseDurationSeconds`, measured on the observer's own
+//! monotonic clock (never by comparing the holder's timestamps with the
+//! local wall clock, which skew between nodes would turn into two leaders).
+//! Every write carries the resourceVersion read, so two candidates never
+//! both win. (No maintained crate supports kube 5.)
 
-use std::time::Duration;
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use k8s_openapi::{
     api::coordination::v1::{Lease, LeaseSpec},
     apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
@@ -17,11 +23,49 @@ pub struct LeaderElector {
     name: String,
     identity: String,
     duration: Duration,
+    /// The lease record last seen (holder, renewTime) and when, locally, it was first seen.
+    observed: Mutex<Option<(Observed, Instant)>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Observed {
+    holder: Option<String>,
+    renew_time: Option<Timestamp>,
+    duration_seconds: Option<i32>,
+}
+
+/// Whether a lease record seen unchanged since `since` (local monotonic
+/// time) has run out at `now`. Pure, so it is tested without a clock.
+fn expired(record: &Observed, since: Instant, now: Instant, default: Duration) -> bool {
+    if record.holder.as_deref().is_none_or(str::is_empty) {
+        return true;
+    }
+    let held_for = record.duration_seconds.and_then(|s| u64::try_from(s).ok()).map_or(default, Duration::from_secs);
+    now.saturating_duration_since(since) >= held_for
 }
 
 impl LeaderElector {
     pub fn new(client: Client, namespace: &str, name: &str, identity: &str, duration: Duration) -> Self {
-        Self { api: Api::namespaced(client, namespace), name: name.into(), identity: identity.into(), duration }
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            identity: identity.into(),
+            duration,
+            observed: Mutex::new(None),
+        }
+    }
+
+    /// Records the lease as seen now; returns when this record was first seen.
+    fn observe(&self, record: Observed) -> Instant {
+        let mut seen = self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*seen {
+            Some((last, since)) if *last == record => *since,
+            _ => {
+                let now = Instant::now();
+                *seen = Some((record, now));
+                now
+            }
+        }
     }
 
     pub fn identity(&self) -> &str {
@@ -69,10 +113,13 @@ impl LeaderElector {
         };
         let spec = lease.spec.get_or_insert_with(Default::default);
         let mine = spec.holder_identity.as_deref() == Some(self.identity.as_str());
-        let held_for = SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(seconds)));
-        let expired = spec.renew_time.as_ref().is_none_or(|t| t.0 + held_for <= now.0)
-            || spec.holder_identity.as_deref().is_none_or(str::is_empty);
-        if !mine && !expired {
+        let record = Observed {
+            holder: spec.holder_identity.clone(),
+            renew_time: spec.renew_time.as_ref().map(|t| t.0),
+            duration_seconds: spec.lease_duration_seconds,
+        };
+        let since = self.observe(record.clone());
+        if !mine && !expired(&record, since, Instant::now(), self.duration) {
             return Ok(false);
         }
         if !mine {
@@ -101,5 +148,31 @@ impl LeaderElector {
         if let Err(e) = self.api.replace(&self.name, &PostParams::default(), &lease).await {
             tracing::warn!(error = %e, "could not release the leader lease");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_measured_on_the_local_clock_from_when_the_record_last_changed() {
+        let t0 = Instant::now();
+        let d = Duration::from_secs(15);
+        // A renewTime far in the past (a holder whose clock is behind) is no
+        // reason to take over: only the time this replica saw it unchanged counts.
+        let record = Observed {
+            holder: Some("other".into()),
+            renew_time: Some(Timestamp::UNIX_EPOCH),
+            duration_seconds: Some(15),
+        };
+        assert!(!expired(&record, t0, t0, d));
+        assert!(!expired(&record, t0, t0 + Duration::from_secs(14), d));
+        assert!(expired(&record, t0, t0 + Duration::from_secs(15), d));
+        // A renewTime in the future (a holder whose clock is ahead) does not keep it forever.
+        let ahead = Observed { renew_time: Some(Timestamp::MAX), ..record.clone() };
+        assert!(expired(&ahead, t0, t0 + Duration::from_secs(16), d));
+        let released = Observed { holder: None, ..record };
+        assert!(expired(&released, t0, t0, d));
     }
 }

@@ -23,7 +23,7 @@ use std::{
 use futures::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use k8s_openapi::api::{
-    admissionregistration::v1::ValidatingAdmissionPolicyBinding,
+    admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding},
     rbac::v1::{ClusterRoleBinding, RoleBinding},
 };
 use kube::{
@@ -42,8 +42,9 @@ pub use reconcile::ReconcileError;
 use crate::{
     api::{ESCALATION_LABEL, Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
     audit::{Auditor, EventWriter, Sink, SinkConfig},
+    engine,
     grants::{self, Grants},
-    manifests::admission::GUARD_BINDINGS,
+    manifests::admission::GUARDS,
 };
 
 /// How the controller runs; `kubectl kudo controller --help` documents each.
@@ -68,6 +69,8 @@ pub struct Options {
     pub events: bool,
     /// Reconciles run at once.
     pub concurrency: u16,
+    /// DENIED and EXPIRED escalations are deleted this long after they ended.
+    pub retain_finished: jiff::SignedDuration,
 }
 
 impl Default for Options {
@@ -84,6 +87,7 @@ impl Default for Options {
             audit_webhook: None,
             events: true,
             concurrency: 32,
+            retain_finished: jiff::SignedDuration::from_hours(720),
         }
     }
 }
@@ -93,10 +97,10 @@ pub struct Context {
     escalations: Api<Escalation>,
     escalation_store: Store<Escalation>,
     policies: Store<EscalationPolicy>,
+    /// Fed by the same watch that triggers reconciles, so a reconcile a
+    /// review (or its deletion) triggers always finds the store up to date.
     reviews: Store<EscalationReview>,
-    /// Reviews as the trigger watch saw them. The reconcile a review triggers
-    /// may run before the `reviews` store has it; this closes that gap.
-    recent_reviews: Arc<Mutex<HashMap<String, Vec<EscalationReview>>>>,
+    guard_policies: Store<ValidatingAdmissionPolicy>,
     guard_bindings: Store<ValidatingAdmissionPolicyBinding>,
     grants: Grants,
     auditor: Auditor,
@@ -104,32 +108,29 @@ pub struct Context {
     kudo_namespace: String,
     /// Consecutive failures per escalation, for the retry backoff.
     failures: Mutex<HashMap<String, u32>>,
+    retain_finished: jiff::SignedDuration,
 }
 
 impl Context {
-    /// The identity admission policy bindings (DESIGN §3) that are not in the cluster.
-    fn missing_guards(&self) -> Vec<String> {
-        GUARD_BINDINGS
-            .iter()
-            .filter(|name| self.guard_bindings.get(&ObjectRef::new(name)).is_none())
-            .map(|name| (*name).to_string())
-            .collect()
+    /// What is wrong with the identity guards (DESIGN §3); empty when all hold.
+    fn guard_problems(&self) -> Vec<String> {
+        let policies = self.guard_policies.state();
+        let bindings = self.guard_bindings.state();
+        engine::guards::problems(
+            &GUARDS,
+            &policies.iter().map(|p| &**p).collect::<Vec<_>>(),
+            &bindings.iter().map(|b| &**b).collect::<Vec<_>>(),
+        )
     }
 
-    /// Every review of escalation `name` seen so far, by either watch.
+    /// Every review of escalation `name` the store holds.
     fn reviews_of(&self, name: &str) -> Vec<EscalationReview> {
-        let mut out: Vec<EscalationReview> =
-            self.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect();
-        let mut recent = self.recent_reviews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(list) = recent.get_mut(name) {
-            // Keep only what the store has not caught up with yet.
-            list.retain(|r| !out.iter().any(|o| o.metadata.uid == r.metadata.uid));
-            out.extend(list.iter().cloned());
-            if list.is_empty() {
-                recent.remove(name);
-            }
-        }
-        out
+        self.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect()
+    }
+
+    /// Whether the review store has had its first full list (decisions wait for it).
+    fn reviews_ready(&self) -> bool {
+        self.reviews.wait_until_ready().now_or_never().is_some_and(|r| r.is_ok())
     }
 
     fn backoff(&self, name: &str) -> Duration {
@@ -189,7 +190,7 @@ pub async fn run(
     }
 
     let policies = spawn_store(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default());
-    let reviews = spawn_store(Api::<EscalationReview>::all(client.clone()), watcher::Config::default());
+    let guard_policies = spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
     let guard_bindings =
         spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
 
@@ -209,8 +210,12 @@ pub async fn run(
         .with_config(controller::Config::default().concurrency(opts.concurrency));
 
     let by_policy = escalation_store.clone();
-    let recent_reviews: Arc<Mutex<HashMap<String, Vec<EscalationReview>>>> = Arc::default();
-    let seen_reviews = recent_reviews.clone();
+    let (reviews, review_writer) = reflector::store();
+    let review_stream = watcher(Api::<EscalationReview>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .modify(forget_managed_fields)
+        .reflect(review_writer)
+        .touched_objects();
     let managed = watcher::Config::default().labels(&grants::managed_selector());
     let controller = controller
         .watches(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default(), move |policy| {
@@ -222,14 +227,8 @@ pub async fn run(
                 .map(|e| ObjectRef::from_obj(&*e))
                 .collect::<Vec<_>>()
         })
-        .watches(Api::<EscalationReview>::all(client.clone()), watcher::Config::default(), move |review| {
-            let target = ObjectRef::new(&review.spec.escalation_name);
-            let mut recent = seen_reviews.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let list = recent.entry(review.spec.escalation_name.clone()).or_default();
-            if !list.iter().any(|r| r.metadata.uid == review.metadata.uid) {
-                list.push(review);
-            }
-            Some(target)
+        .watches_stream(review_stream, |review: EscalationReview| {
+            valid_name(&review.spec.escalation_name).then(|| ObjectRef::new(&review.spec.escalation_name))
         })
         .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| owner_of(b.labels()))
         .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| owner_of(b.labels()))
@@ -240,20 +239,22 @@ pub async fn run(
         escalations,
         escalation_store: escalation_store.clone(),
         policies: policies.clone(),
-        reviews: reviews.clone(),
-        recent_reviews,
+        reviews,
+        guard_policies: guard_policies.clone(),
         guard_bindings: guard_bindings.clone(),
         grants: Grants::new(client.clone()),
         auditor: Auditor::new(events, sink, opts.audit_stdout),
         metrics: metrics.clone(),
         kudo_namespace: opts.namespace.clone(),
         failures: Mutex::default(),
+        retain_finished: opts.retain_finished,
     });
 
-    // Decisions need the policies, reviews and guards: wait for their first list.
+    // Decisions need the policies and guards: wait for their first list.
+    // (The review store is driven by the controller itself; reconciles wait for it.)
     for wait in [
         policies.wait_until_ready().boxed(),
-        reviews.wait_until_ready().boxed(),
+        guard_policies.wait_until_ready().boxed(),
         guard_bindings.wait_until_ready().boxed(),
     ] {
         tokio::select! {
@@ -281,7 +282,15 @@ pub async fn run(
 }
 
 fn owner_of(labels: &std::collections::BTreeMap<String, String>) -> Option<ObjectRef<Escalation>> {
-    labels.get(ESCALATION_LABEL).map(|n| ObjectRef::new(n))
+    labels.get(ESCALATION_LABEL).filter(|n| valid_name(n)).map(|n| ObjectRef::new(n))
+}
+
+/// Whether `name` can name an escalation at all; anyone may write a label or
+/// a review naming anything, and an empty name makes every API call fail.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
 /// Server-side apply bookkeeping is often the larger part of an object and

@@ -67,9 +67,18 @@ pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result
 }
 
 async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError> {
+    if !ctx.reviews_ready() {
+        return Ok(Action::requeue(Duration::from_millis(200)));
+    }
     let now = Timestamp::now();
     let name = esc.name_any();
     let state = esc.state();
+    if let Some(due) = engine::retention_due(esc, ctx.retain_finished) {
+        if now >= due {
+            retire(ctx, esc).await?;
+            return Ok(Action::await_change());
+        }
+    }
     // Read fresh: a cached policy may predate the edit that triggered this
     // reconcile, and an edit must deny at once (DESIGN §2).
     let policy = if state.is_some_and(EscalationState::is_final) {
@@ -80,9 +89,13 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             .await
             .map_err(kube_err(format!("reading policy {}", esc.spec.policy_name)))?
     };
-    let reviews: Vec<EscalationReview> =
-        if matches!(state, None | Some(EscalationState::Pending)) { ctx.reviews_of(&name) } else { Vec::new() };
-    let missing_guards: Vec<String> = ctx.missing_guards();
+    let reviews = ctx.reviews_of(&name);
+    let guard_problems = ctx.guard_problems();
+    let open = if state.is_none() {
+        checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
+    } else {
+        Vec::new()
+    };
     let rbac_use_allowed = match (&policy, state) {
         (Some(p), None) if !checks::subject_matches(&p.spec, &esc.spec) => may_use(ctx, esc).await?,
         _ => false,
@@ -95,46 +108,88 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         policy: policy.as_ref(),
         reviews: &reviews,
         rbac_use_allowed,
-        missing_guards: &missing_guards,
+        missing_guards: &guard_problems,
+        open_escalations: &open,
         observed: &observed,
     });
+    let requeue_at = decision.requeue_at;
+    let (current, outcome) = execute(ctx, esc, decision, now).await?;
+    audit_reviews(ctx, &current, policy.as_ref(), &reviews).await;
+    let (current, outcome) = match outcome {
+        Outcome::Permanent(i, why) => {
+            let status = current.status.clone().unwrap_or_else(|| EscalationStatus::new(EscalationState::Denied));
+            let decision = engine::grant_failed(status, i, &why, Timestamp::now());
+            execute(ctx, &current, decision, now).await?
+        }
+        other => (current, other),
+    };
+    match outcome {
+        Outcome::Failed(e) => Err(e.into()),
+        Outcome::AdoptConflict => Ok(Action::requeue(Duration::ZERO)),
+        Outcome::Done | Outcome::Permanent(..) => {
+            let next = requeue_at.or_else(|| engine::retention_due(&current, ctx.retain_finished));
+            Ok(next.map_or_else(Action::await_change, |at| Action::requeue(until(at))))
+        }
+    }
+}
+
+/// How running a decision's actions ended.
+enum Outcome {
+    Done,
+    /// A foreign binding holds kudo's name: the next reconcile observes it and denies.
+    AdoptConflict,
+    /// Creating grant `index` failed for a reason retrying will not fix.
+    Permanent(usize, String),
+    /// Failed; retried with backoff.
+    Failed(GrantError),
+}
+
+/// Applies a decision. Creations happen only after status names them (status
+/// first). A decision that only reclaims deletes first and then writes status
+/// once: a crash in between is repaired by the next decision (absent counts
+/// as reclaimed), and revocation takes one round trip less.
+async fn execute(
+    ctx: &Context,
+    esc: &Escalation,
+    decision: engine::Decision,
+    now: Timestamp,
+) -> Result<(Escalation, Outcome), ReconcileError> {
+    let name = esc.name_any();
     let mut status = decision.status;
+    let reclaim_only = decision.actions.iter().all(|a| matches!(a, engine::Action::Reclaim(_)));
     let mut current = esc.clone();
-    if esc.status.as_ref() != Some(&status) {
+    if !reclaim_only && esc.status.as_ref() != Some(&status) {
         current = write_status(ctx, esc, &status).await?;
     }
-    if let Some((from, to)) = decision.transition {
-        tracing::info!(escalation = %name, from = ?from, to = ?to, details = %status.state_details, "transition");
-        ctx.auditor.record(Record::new(now, audit::Action::Transition, &current, from), Some(&current)).await;
+    if !reclaim_only {
+        audit_transition(ctx, &current, decision.transition, now).await;
     }
-    own_reviews(ctx, esc, &reviews).await;
-
-    // Apply the actions, recording each outcome; persist what was done even
-    // when a later action fails, then report the failure (it is retried).
-    let mut failure = None;
-    let mut adopt_conflict = false;
+    let mut outcome = Outcome::Done;
     for action in &decision.actions {
         let done = match *action {
             engine::Action::Create(i) => {
                 let grant = status.grant_refs[i].clone();
-                match ctx.grants.create(esc, &grant).await {
+                match ctx.grants.create(&current, &grant).await {
                     Ok(Ok(written)) => {
                         engine::mark(&mut status, i, GrantStatus::Created, written.uid, written.resource_version);
                         Ok(Some((audit::Action::GrantCreated, i)))
                     }
                     Ok(Err(observation)) => {
-                        // A foreign binding holds kudo's name: the next
-                        // reconcile observes it and denies.
                         tracing::warn!(escalation = %name, binding = %grant.reference.name, ?observation, "binding name taken by an object kudo did not write");
-                        adopt_conflict = true;
+                        outcome = Outcome::AdoptConflict;
                         Ok(None)
+                    }
+                    Err(e) if e.is_permanent() => {
+                        tracing::warn!(escalation = %name, binding = %grant.reference.name, error = %e, "binding cannot be created; denying");
+                        outcome = Outcome::Permanent(i, e.reason());
+                        break;
                     }
                     Err(e) => Err(e),
                 }
             }
             engine::Action::Reclaim(i) => {
                 let grant = status.grant_refs[i].clone();
-                ctx.grants.reclaim(&name, &grant).await.map(|()| {
+                ctx.grants.reclaim(esc, &grant).await.map(|()| {
                     engine::mark(&mut status, i, GrantStatus::Reclaimed, None, None);
                     if let Some(expires) = status.expires_at.as_ref().map(|t| t.0)
                         && status.state == EscalationState::Expired
@@ -156,31 +211,91 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             }
             Ok(None) => {}
             Err(e) => {
-                failure = Some(e);
+                outcome = Outcome::Failed(e);
                 break;
             }
         }
     }
     if current.status.as_ref() != Some(&status) {
-        write_status(ctx, &current, &status).await?;
+        current = write_status(ctx, &current, &status).await?;
     }
-    if let Some(e) = failure {
-        return Err(e.into());
+    if reclaim_only {
+        audit_transition(ctx, &current, decision.transition, now).await;
     }
-    if adopt_conflict {
-        return Ok(Action::requeue(Duration::ZERO));
-    }
-    Ok(match decision.requeue_at {
-        Some(at) => Action::requeue(until(at)),
-        None => Action::await_change(),
-    })
+    Ok((current, outcome))
 }
 
+async fn audit_transition(
+    ctx: &Context,
+    current: &Escalation,
+    transition: Option<(Option<EscalationState>, EscalationState)>,
+    now: Timestamp,
+) {
+    if let Some((from, to)) = transition {
+        let details = current.status.as_ref().map(|s| s.state_details.as_str()).unwrap_or_default();
+        tracing::info!(escalation = %current.name_any(), from = ?from, to = ?to, details = %details, "transition");
+        ctx.auditor.record(Record::new(now, audit::Action::Transition, current, from), Some(current)).await;
+    }
+}
+
+/// Each review is audited once, when kudo first sees it (and takes
+/// ownership of it, so it goes when its escalation goes): counted or not, and why.
+async fn audit_reviews(
+    ctx: &Context,
+    esc: &Escalation,
+    policy: Option<&EscalationPolicy>,
+    reviews: &[EscalationReview],
+) {
+    let (Some(uid), Some(owner)) = (esc.uid(), esc.controller_owner_ref(&())) else { return };
+    let api: Api<EscalationReview> = Api::all(ctx.client.clone());
+    for review in reviews {
+        if review.owner_references().iter().any(|o| o.uid == uid) {
+            continue;
+        }
+        let verdict = engine::review::assess(policy.map(|p| &p.spec), esc, review);
+        let record = Record::review(Timestamp::now(), esc, review, &verdict);
+        ctx.auditor.record(record, Some(esc)).await;
+        if review.spec.escalation_uid != uid {
+            continue;
+        }
+        let mut owner = owner.clone();
+        owner.controller = Some(false);
+        let patch = json!({"metadata": {"ownerReferences": [owner]}});
+        if let Err(e) = api.patch(&review.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+            tracing::debug!(error = %e, review = %review.name_any(), "could not own review");
+        }
+    }
+}
+
+/// Retention: a final escalation whose time is up is recorded whole, then deleted.
+async fn retire(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
+    let name = esc.name_any();
+    let record = Record::new(Timestamp::now(), audit::Action::RetentionDeleted, esc, None).with_object(esc);
+    ctx.auditor.record(record, Some(esc)).await;
+    let mut params = kube::api::DeleteParams::background();
+    params.preconditions =
+        Some(kube::api::Preconditions { uid: esc.metadata.uid.clone(), resource_version: esc.resource_version() });
+    match ctx.escalations.delete(&name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
+        Err(e) => Err(kube_err(format!("deleting finished escalation {name}"))(e)),
+    }
+}
+
+/// Longest timer the controller sets. Timers are recomputed from status on
+/// every reconcile, so waking early costs one read; and the runtime's delay
+/// queue panics on delays beyond about two years.
+const MAX_REQUEUE: Duration = Duration::from_secs(3600);
+
 /// Time until `at`, rounded up to the millisecond so a timer never fires
-/// just before the instant it waits for.
+/// just before the instant it waits for; at most [`MAX_REQUEUE`].
 fn until(at: Timestamp) -> Duration {
     let d = at.duration_since(Timestamp::now());
-    if d.is_negative() { Duration::ZERO } else { Duration::from_millis(d.as_millis().unsigned_abs() as u64 + 1) }
+    if d.is_negative() {
+        return Duration::ZERO;
+    }
+    let millis = u64::try_from(d.as_millis()).unwrap_or(u64::MAX).saturating_add(1);
+    Duration::from_millis(millis).min(MAX_REQUEUE)
 }
 
 /// Deletion: reclaim everything the escalation holds (by status, and by label
@@ -193,7 +308,7 @@ async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileErr
         if grant.status == GrantStatus::Reclaimed {
             continue;
         }
-        ctx.grants.reclaim(&name, &grant).await?;
+        ctx.grants.reclaim(esc, &grant).await?;
         engine::mark(&mut status, i, GrantStatus::Reclaimed, None, None);
         let mut shown = esc.clone();
         shown.status = Some(status.clone());
@@ -205,6 +320,10 @@ async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileErr
         tracing::info!(escalation = %name, binding = ?found.metadata().name, "reclaimed a labelled binding on deletion");
     }
     tracing::info!(escalation = %name, "deleted; all grants reclaimed");
+    let mut shown = esc.clone();
+    shown.status = Some(status);
+    let record = Record::new(Timestamp::now(), audit::Action::Deleted, &shown, None).with_object(&shown);
+    ctx.auditor.record(record, Some(&shown)).await;
     Ok(Action::await_change())
 }
 
@@ -261,23 +380,4 @@ async fn observe(ctx: &Context, esc: &Escalation) -> Result<BTreeMap<String, Obs
         observed.insert(grant.reference.name.clone(), grants::observe(&grants::binding(esc, grant)?, live.as_ref()));
     }
     Ok(observed)
-}
-
-/// Reviews go when their escalation goes (DESIGN §1): give each review of
-/// this instance an ownerReference. Best effort; retried on the next pass.
-async fn own_reviews(ctx: &Context, esc: &Escalation, reviews: &[EscalationReview]) {
-    let (Some(uid), Some(owner)) = (esc.uid(), esc.controller_owner_ref(&())) else { return };
-    let api: Api<EscalationReview> = Api::all(ctx.client.clone());
-    for review in reviews {
-        let owned = review.owner_references().iter().any(|o| o.uid == uid);
-        if owned || review.spec.escalation_uid != uid {
-            continue;
-        }
-        let mut owner = owner.clone();
-        owner.controller = Some(false);
-        let patch = json!({"metadata": {"ownerReferences": [owner]}});
-        if let Err(e) = api.patch(&review.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
-            tracing::debug!(error = %e, review = %review.name_any(), "could not own review");
-        }
-    }
 }

@@ -33,7 +33,14 @@ pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
         loop {
             let (page, next) = ctx.grants.list_managed_page(cluster, token.as_deref()).await?;
             for found in page {
-                reclaimed += sweep_one(ctx, found).await?;
+                // One binding that cannot be handled must not stop the sweep of the others.
+                match sweep_one(ctx, &found).await {
+                    Ok(n) => reclaimed += n,
+                    Err(e) => tracing::warn!(
+                        binding = ?found.metadata().name, namespace = ?found.metadata().namespace, error = %e,
+                        "could not sweep a kudo binding; retried next sweep"
+                    ),
+                }
             }
             match next.filter(|t| !t.is_empty()) {
                 Some(next) => token = Some(next),
@@ -45,10 +52,18 @@ pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
 }
 
 /// Deletes one binding if it is an orphan; 1 if it went.
-async fn sweep_one(ctx: &Context, found: grants::Binding) -> Result<usize, grants::GrantError> {
-    let escalation = found.metadata().labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL)).cloned();
+async fn sweep_one(ctx: &Context, found: &grants::Binding) -> Result<usize, grants::GrantError> {
+    // A label anyone could have written: a value that cannot name an
+    // escalation means there is none (never a failed API call).
+    let escalation = found
+        .metadata()
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(ESCALATION_LABEL))
+        .filter(|n| super::valid_name(n))
+        .cloned();
     let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
-    if grants::orphan_reason(&found, cached.as_deref(), Timestamp::now()).is_none() {
+    if grants::orphan_reason(found, cached.as_deref(), Timestamp::now()).is_none() {
         return Ok(0);
     }
     // The cache may lag a fresh acceptance: confirm with the API server.
@@ -61,13 +76,13 @@ async fn sweep_one(ctx: &Context, found: grants::Binding) -> Result<usize, grant
         })?,
         None => None,
     };
-    let Some(why) = grants::orphan_reason(&found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
-    ctx.grants.delete_found(&found).await?;
+    let Some(why) = grants::orphan_reason(found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
+    ctx.grants.delete_found(found).await?;
     ctx.metrics.orphans_reclaimed.inc();
     let name = found.metadata().name.clone().unwrap_or_default();
     let namespace = found.metadata().namespace.clone();
     tracing::warn!(binding = %name, namespace = ?namespace, escalation = ?escalation, reason = %why, "swept an orphan kudo binding");
-    let record = audit::orphan_record(Timestamp::now(), &found, escalation.as_deref(), &why);
+    let record = audit::orphan_record(Timestamp::now(), found, escalation.as_deref(), &why);
     ctx.auditor.record(record, fresh.as_ref()).await;
     Ok(1)
 }

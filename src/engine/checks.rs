@@ -4,7 +4,10 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::window;
-use crate::api::{ChallengeKind, DurationText, EscalationPolicySpec, EscalationSpec, Grant, GrantKind, Identity};
+use crate::api::{
+    ChallengeKind, DurationText, Escalation, EscalationPolicySpec, EscalationSpec, EscalationState, Grant, GrantKind,
+    Identity,
+};
 
 pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
 
@@ -13,6 +16,61 @@ pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1
 pub fn subject_matches(policy: &EscalationPolicySpec, spec: &EscalationSpec) -> bool {
     let who = Identity { username: &spec.requestor, groups: &spec.requestor_groups };
     policy.subjects.iter().any(|s| s.matches(&who))
+}
+
+/// The checks on a new request, in the order a user fixes them: reason,
+/// duration, namespace, time window. One chain for the CLI and the controller.
+pub fn request(
+    policy: &EscalationPolicySpec,
+    spec: &EscalationSpec,
+    policy_name: &str,
+    now: Timestamp,
+) -> Result<(), String> {
+    justification(policy, spec, policy_name)?;
+    duration(policy, spec, policy_name)?;
+    namespaces(policy, spec, policy_name)?;
+    time_windows(policy, now, policy_name)
+}
+
+/// `maxOpenPerRequestor`: `open` are the requestor's other open escalations of this policy.
+pub fn open_limit(policy: &EscalationPolicySpec, policy_name: &str, open: &[String]) -> Result<(), String> {
+    let max = policy.max_open_per_requestor();
+    if open.len() < max {
+        return Ok(());
+    }
+    let shown: Vec<&str> = open.iter().take(5).map(String::as_str).collect();
+    let more = if open.len() > shown.len() { format!(" and {} more", open.len() - shown.len()) } else { String::new() };
+    Err(format!(
+        "you already hold {} open escalation(s) of policy {policy_name} ({}{more}), the most it allows (maxOpenPerRequestor {max}); use one of them, or end it with `kubectl kudo revoke NAME`, then escalate again",
+        open.len(),
+        shown.join(", ")
+    ))
+}
+
+/// The requestor's other open escalations of `this` one's policy that count
+/// against `maxOpenPerRequestor`: PENDING or ACCEPTED ones, and ones not yet
+/// evaluated that were created before it (by creation time, then name), so
+/// that of two created at once the older is the one admitted.
+pub fn open_escalations<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a Escalation>) -> Vec<String> {
+    let key = |e: &Escalation| (e.metadata.creation_timestamp.as_ref().map(|t| t.0), e.metadata.name.clone());
+    let this_key = key(this);
+    let mut open: Vec<String> = all
+        .into_iter()
+        .filter(|e| {
+            e.metadata.uid != this.metadata.uid
+                && e.metadata.deletion_timestamp.is_none()
+                && e.spec.policy_name == this.spec.policy_name
+                && e.spec.requestor == this.spec.requestor
+                && match e.state() {
+                    Some(EscalationState::Pending | EscalationState::Accepted) => true,
+                    Some(EscalationState::Denied | EscalationState::Expired) => false,
+                    None => !e.spec.revoked && (this.metadata.uid.is_none() || key(e) < this_key),
+                }
+        })
+        .filter_map(|e| e.metadata.name.clone())
+        .collect();
+    open.sort();
+    open
 }
 
 /// The duration granted: the requested one, else the policy default; at most `maxDuration`.
@@ -49,11 +107,16 @@ pub fn duration(
     Ok(requested)
 }
 
-/// How long an escalation may stay PENDING. A malformed value (which the
-/// CRD schema already rejects) falls back to the default and is reported by
-/// [`policy_problems`].
-pub fn pending_timeout(policy: &EscalationPolicySpec) -> SignedDuration {
-    policy.pending_timeout.as_ref().and_then(|d| d.parse().ok()).unwrap_or(DEFAULT_PENDING_TIMEOUT)
+/// How long an escalation may stay PENDING (default 1h). A value kudo
+/// cannot use (which the CRD schema already rejects) is an error the caller
+/// turns into DENIED, never a silent default.
+pub fn pending_timeout(policy: &EscalationPolicySpec, policy_name: &str) -> Result<SignedDuration, String> {
+    match &policy.pending_timeout {
+        None => Ok(DEFAULT_PENDING_TIMEOUT),
+        Some(d) => d
+            .parse()
+            .map_err(|e| format!("policy {policy_name} has a bad pendingTimeout ({e}); ask an admin to fix it")),
+    }
 }
 
 /// What is wrong with a policy as written, for its Ready condition.

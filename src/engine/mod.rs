@@ -2,10 +2,11 @@
 //! as values, a decision comes out. The controller is a thin shell around it.
 
 pub mod checks;
+pub mod guards;
 pub mod lint;
 pub mod plan;
 pub mod review;
 mod state;
 pub mod window;
 
-pub use state::{Action, Decision, Inputs, Observation, decide, mark};
+pub use state::{Action, Decision, Inputs, Observation, decide, grant_failed, mark, retention_due};

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{Challenge, Escalation, EscalationReview, Identity, ReviewDecision};
+use crate::api::{
+    Challenge, ChallengeKind, Escalation, EscalationPolicySpec, EscalationReview, EscalationState, Identity,
+    ReviewDecision,
+};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -55,4 +58,38 @@ pub fn tally(challenge: &Challenge, escalation: &Escalation, reviews: &[Escalati
 
 pub fn describe_reviewers(challenge: &Challenge) -> String {
     challenge.reviewers.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether a review counts, for the audit trail: `Ok` says toward which
+/// challenge, `Err` why not. Reviews count only while the escalation waits.
+pub fn assess(
+    policy: Option<&EscalationPolicySpec>,
+    escalation: &Escalation,
+    review: &EscalationReview,
+) -> Result<String, String> {
+    let name = escalation.metadata.name.as_deref().unwrap_or_default();
+    if Some(&review.spec.escalation_uid) != escalation.metadata.uid.as_ref() {
+        return Err(format!("it names another instance of escalation {name} (UID differs)"));
+    }
+    match escalation.status.as_ref().map(|s| s.state) {
+        None | Some(EscalationState::Pending) => {}
+        Some(state) => {
+            return Err(format!("escalation {name} is already {state}; reviews count only while it is PENDING"));
+        }
+    }
+    let Some(policy) = policy else {
+        return Err(format!("policy {} does not exist", escalation.spec.policy_name));
+    };
+    let mut why_not = None;
+    for (i, challenge) in policy.challenges.iter().enumerate().filter(|(_, c)| c.kind == ChallengeKind::PeerReview) {
+        match ineligibility(challenge, escalation, review) {
+            None => {
+                return Ok(format!("counts toward challenge {i} (PeerReview of {})", describe_reviewers(challenge)));
+            }
+            Some(why) => {
+                why_not.get_or_insert(why);
+            }
+        }
+    }
+    Err(why_not.unwrap_or_else(|| format!("policy {} asks for no peer review", escalation.spec.policy_name)))
 }

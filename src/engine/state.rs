@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{checks, plan, review};
@@ -37,9 +37,13 @@ pub struct Inputs<'a> {
     /// RBAC's answer to "may the requestor `use` this policy"; consulted only
     /// for a new escalation whose requestor matches none of the subjects.
     pub rbac_use_allowed: bool,
-    /// Identity guards (admission policy bindings) found missing; while any
-    /// is, nothing is accepted, as the requestor fields cannot be trusted.
+    /// What is wrong with the identity guards (admission policies and their
+    /// bindings); while anything is, nothing is accepted, as the requestor
+    /// fields cannot be trusted.
     pub missing_guards: &'a [String],
+    /// The requestor's other open (PENDING or ACCEPTED, or not yet evaluated
+    /// and created earlier) escalations of the same policy, by name.
+    pub open_escalations: &'a [String],
     /// Observed bindings by name. A name absent from the map was not looked at.
     pub observed: &'a BTreeMap<String, Observation>,
 }
@@ -75,8 +79,58 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
     };
     if before != Some(decision.status.state) {
         decision.transition = Some((before, decision.status.state));
+        if decision.status.state.is_final() && decision.status.finished_at.is_none() {
+            decision.status.finished_at = Some(Time(whole_seconds(inputs.now)));
+        }
     }
     decision
+}
+
+/// A grant that cannot be created for a reason retrying will not fix
+/// (namespace missing, Forbidden, Invalid): the escalation is DENIED and
+/// everything else it holds is reclaimed.
+pub fn grant_failed(mut status: EscalationStatus, index: usize, why: &str, now: Timestamp) -> Decision {
+    let before = status.state;
+    let what = status
+        .grant_refs
+        .get(index)
+        .map(|r| {
+            let place =
+                r.reference.namespace.as_deref().map_or("cluster-wide".to_string(), |ns| format!("in namespace {ns}"));
+            format!("binding {:?} {} {place}", r.role_ref.kind, r.role_ref.name)
+        })
+        .unwrap_or_else(|| "a binding".into());
+    if status.finished_at.is_none() {
+        status.finished_at = Some(Time(whole_seconds(now)));
+    }
+    let mut decision = finish(
+        status,
+        EscalationState::Denied,
+        format!(
+            "kudo could not grant {what}: {why}; nothing stays granted. Ask an admin to fix the policy or the cluster, then escalate again"
+        ),
+    );
+    if before != EscalationState::Denied {
+        decision.transition = Some((Some(before), EscalationState::Denied));
+    }
+    decision
+}
+
+/// When a final escalation is due for deletion under retention `retain`
+/// (from `finishedAt`, else the latest time it records), or `None` while it
+/// is not final or still holds a grant.
+pub fn retention_due(escalation: &Escalation, retain: SignedDuration) -> Option<Timestamp> {
+    let status = escalation.status.as_ref().filter(|s| s.state.is_final())?;
+    if status.grant_refs.iter().any(|r| r.status != GrantStatus::Reclaimed) {
+        return None;
+    }
+    let ended = status
+        .finished_at
+        .as_ref()
+        .or(status.expires_at.as_ref())
+        .or(escalation.metadata.creation_timestamp.as_ref())
+        .map(|t| t.0)?;
+    Some(ended.checked_add(retain).unwrap_or(Timestamp::MAX))
 }
 
 /// Records an action's outcome in status.
@@ -126,10 +180,8 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
                 esc.spec.requestor
             ));
         }
-        checks::justification(spec, &esc.spec, name)?;
-        checks::duration(spec, &esc.spec, name)?;
-        checks::namespaces(spec, &esc.spec, name)?;
-        checks::time_windows(spec, inputs.now, name)
+        checks::request(spec, &esc.spec, name, inputs.now)?;
+        checks::open_limit(spec, name, inputs.open_escalations)
     })();
     if let Err(details) = request_ok {
         return finish(status, EscalationState::Denied, details);
@@ -148,7 +200,10 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
         Err(details) => return finish(status, EscalationState::Denied, details),
     };
     let spec = &policy.spec;
-    let timeout = checks::pending_timeout(spec);
+    let timeout = match checks::pending_timeout(spec, name) {
+        Ok(t) => t,
+        Err(details) => return finish(status, EscalationState::Denied, details),
+    };
     // The API server always sets creationTimestamp; only a hand-made object
     // lacks it, and then the timeout counts from this evaluation.
     let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);

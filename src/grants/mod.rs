@@ -10,14 +10,17 @@ use k8s_openapi::{
     apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
 };
 use kube::{
-    Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, ListParams, PostParams, Preconditions},
+    Api, Client, Resource,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions},
 };
 use std::collections::BTreeMap;
 
+pub mod reap;
+
 use crate::{
     api::{
-        ESCALATION_LABEL, Escalation, GrantKind, GrantRef, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RBAC_GROUP, RoleKind,
+        ESCALATION_LABEL, Escalation, GrantKind, GrantObjectRef, GrantRef, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+        RBAC_GROUP, RoleKind,
     },
     engine::Observation,
 };
@@ -28,7 +31,29 @@ pub enum GrantError {
     Api { action: &'static str, kind: &'static str, name: String, source: kube::Error },
     #[error("the escalation has no name or uid; it was not read from the API server")]
     Unidentified,
+    #[error("{kind} {name} is still terminating after its finalizers were removed; retrying")]
+    Terminating { kind: &'static str, name: String },
 }
+
+impl GrantError {
+    /// Whether retrying cannot help: the namespace is missing (404), kudo
+    /// may not create it (403), or the API server rejects it (422).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, GrantError::Api { source: kube::Error::Api(s), .. } if matches!(s.code, 403 | 404 | 422))
+    }
+
+    /// The API server's own words, for a user.
+    pub fn reason(&self) -> String {
+        match self {
+            GrantError::Api { source: kube::Error::Api(s), .. } => s.message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Annotation on every binding: when it must be gone (RFC 3339). The reaper
+/// reads it, and nothing else a user wrote (DESIGN §4).
+pub const EXPIRES_AT_ANNOTATION: &str = "k8s.kudo.dev/expires-at";
 
 /// A RoleBinding or ClusterRoleBinding, as one value.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +67,13 @@ impl Binding {
         match self {
             Binding::Namespaced(b) => &b.metadata,
             Binding::Cluster(b) => &b.metadata,
+        }
+    }
+
+    pub fn grant_kind(&self) -> GrantKind {
+        match self {
+            Binding::Namespaced(_) => GrantKind::KubernetesRoleBinding,
+            Binding::Cluster(_) => GrantKind::KubernetesClusterRoleBinding,
         }
     }
 
@@ -65,15 +97,18 @@ pub fn managed_selector() -> String {
     format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}")
 }
 
-/// The binding `grant` names, for `escalation`'s requestor.
+/// The binding `grant` names, for `escalation`'s requestor, annotated with
+/// the `expiresAt` its status records.
 pub fn binding(escalation: &Escalation, grant: &GrantRef) -> Result<Binding, GrantError> {
     let (Some(name), Some(uid)) = (escalation.metadata.name.clone(), escalation.metadata.uid.clone()) else {
         return Err(GrantError::Unidentified);
     };
+    let expires_at = escalation.status.as_ref().and_then(|s| s.expires_at.as_ref()).map(|t| t.0.to_string());
     let metadata = ObjectMeta {
         name: Some(grant.reference.name.clone()),
         namespace: grant.reference.namespace.clone(),
         labels: Some(labels(&name)),
+        annotations: expires_at.map(|at| BTreeMap::from([(EXPIRES_AT_ANNOTATION.to_string(), at)])),
         owner_references: Some(vec![OwnerReference {
             api_version: Escalation::api_version(&()).into_owned(),
             kind: Escalation::kind(&()).into_owned(),
@@ -125,11 +160,37 @@ pub fn observe(desired: &Binding, live: Option<&Binding>) -> Observation {
     if want_labels.iter().any(|(k, v)| labels.get(k) != Some(v)) {
         changes.push("kudo's labels were changed".into());
     }
-    let owner_uid = want_meta.owner_references.as_ref().and_then(|o| o.first()).map(|o| &o.uid);
-    if !meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == owner_uid) {
+    let want_expiry = want_meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION));
+    if meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION)) != want_expiry {
+        changes.push(format!("its {EXPIRES_AT_ANNOTATION} annotation was changed"));
+    }
+    if !owned_by(meta, want_meta) {
         changes.push("it is not owned by this escalation".into());
     }
+    if meta.deletion_timestamp.is_some() {
+        changes.push("it is being deleted".into());
+    }
     if changes.is_empty() { Observation::Intact } else { Observation::Tampered(changes.join("; ")) }
+}
+
+fn owned_by(meta: &ObjectMeta, want: &ObjectMeta) -> bool {
+    let owner_uid = want.owner_references.as_ref().and_then(|o| o.first()).map(|o| &o.uid);
+    meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == owner_uid)
+}
+
+/// Whether a live binding is the one kudo created for `escalation` under
+/// this ref: the same UID when status knows it, else (a PENDING ref, created
+/// or not before a crash) kudo's labels for this escalation and an
+/// ownerReference to it. A foreign namesake is never deleted by name alone.
+pub fn is_kudos(escalation: &Escalation, grant: &GrantRef, live: &Binding) -> bool {
+    let meta = live.metadata();
+    if grant.reference.uid.is_some() && meta.uid == grant.reference.uid {
+        return true;
+    }
+    let Some(name) = escalation.metadata.name.as_deref() else { return false };
+    let labelled = labels(name).iter().all(|(k, v)| meta.labels.as_ref().and_then(|l| l.get(k)) == Some(v));
+    let owned = meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == escalation.metadata.uid.as_ref());
+    labelled && owned
 }
 
 /// Talks to the API server about bindings.
@@ -163,7 +224,12 @@ impl Grants {
     /// The live binding a ref names, if any.
     pub async fn get(&self, grant: &GrantRef) -> Result<Option<Binding>, GrantError> {
         let name = &grant.reference.name;
-        let err = |source| GrantError::Api { action: "reading", kind: kind_name(grant), name: name.clone(), source };
+        let err = |source| GrantError::Api {
+            action: "reading",
+            kind: kind_name(grant.reference.kind),
+            name: name.clone(),
+            source,
+        };
         Ok(match grant.reference.kind {
             GrantKind::KubernetesRoleBinding => {
                 let ns = grant.reference.namespace.as_deref().unwrap_or_default();
@@ -208,51 +274,92 @@ impl Grants {
                     other => Ok(Err(other)),
                 }
             }
-            Err(source) => Err(GrantError::Api { action: "creating", kind: kind_name(grant), name, source }),
-        }
-    }
-
-    /// Deletes the binding a ref names; a missing one counts as reclaimed.
-    /// With a known UID the delete is preconditioned on it, so a namesake
-    /// someone else created is not deleted by mistake, but it is then
-    /// deleted too if it carries this escalation's label (it is no one's).
-    pub async fn reclaim(&self, escalation_name: &str, grant: &GrantRef) -> Result<(), GrantError> {
-        let mut params = DeleteParams::background();
-        if let Some(uid) = &grant.reference.uid {
-            params.preconditions = Some(Preconditions { uid: Some(uid.clone()), resource_version: None });
-        }
-        match self.delete(grant, &params).await {
-            Ok(()) => Ok(()),
-            Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => {
-                let live = self.get(grant).await?;
-                let labelled = live
-                    .as_ref()
-                    .and_then(|b| b.metadata().labels.as_ref())
-                    .is_some_and(|l| l.get(ESCALATION_LABEL).map(String::as_str) == Some(escalation_name));
-                if labelled { self.delete(grant, &DeleteParams::background()).await } else { Ok(()) }
+            Err(source) => {
+                Err(GrantError::Api { action: "creating", kind: kind_name(grant.reference.kind), name, source })
             }
-            Err(e) => Err(e),
         }
     }
 
-    async fn delete(&self, grant: &GrantRef, params: &DeleteParams) -> Result<(), GrantError> {
-        let name = &grant.reference.name;
-        let result = match grant.reference.kind {
+    /// Deletes the binding a ref names, once it is known to be kudo's (see
+    /// [`is_kudos`]); a missing one, or a namesake that is not kudo's,
+    /// counts as reclaimed. Returns only once the binding is gone.
+    pub async fn reclaim(&self, escalation: &Escalation, grant: &GrantRef) -> Result<(), GrantError> {
+        let target = match &grant.reference.uid {
+            // Fast path: delete preconditioned on the UID status recorded.
+            Some(uid) => match self.delete(grant.reference.kind, &grant.reference, uid).await {
+                Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => self.get(grant).await?,
+                done => return done,
+            },
+            None => self.get(grant).await?,
+        };
+        let Some(live) = target.filter(|live| is_kudos(escalation, grant, live)) else { return Ok(()) };
+        let uid = live.metadata().uid.clone().unwrap_or_default();
+        match self.delete(grant.reference.kind, &grant.reference, &uid).await {
+            Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(()),
+            done => done,
+        }
+    }
+
+    /// Deletes one binding preconditioned on `uid`; 404 is success. A binding
+    /// held by a finalizer someone else added keeps granting while it is
+    /// terminating (the RBAC authorizer honours it), so kudo removes the
+    /// finalizers of a binding it owns and confirms it is gone.
+    async fn delete(&self, kind: GrantKind, reference: &GrantObjectRef, uid: &str) -> Result<(), GrantError> {
+        let name = &reference.name;
+        let ns = reference.namespace.as_deref().unwrap_or_default();
+        let kind_name = kind_name(kind);
+        let err = |action, source| GrantError::Api { action, kind: kind_name, name: name.clone(), source };
+        let mut params = DeleteParams::background();
+        params.preconditions = Some(Preconditions { uid: Some(uid.to_string()), resource_version: None });
+        let deleted = match kind {
             GrantKind::KubernetesRoleBinding => {
-                let ns = grant.reference.namespace.as_deref().unwrap_or_default();
-                self.role_bindings(ns).delete(name, params).await.map(|_| ())
+                self.role_bindings(ns).delete(name, &params).await.map(|e| e.left().map(|b| b.metadata))
             }
             GrantKind::KubernetesClusterRoleBinding => {
-                self.cluster_role_bindings().delete(name, params).await.map(|_| ())
+                self.cluster_role_bindings().delete(name, &params).await.map(|e| e.left().map(|b| b.metadata))
             }
         };
-        match result {
-            Ok(()) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(source) => {
-                Err(GrantError::Api { action: "deleting", kind: kind_name(grant), name: name.clone(), source })
+        let still = match deleted {
+            Ok(still) => still,
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(source) => return Err(err("deleting", source)),
+        };
+        let Some(meta) = still else { return Ok(()) };
+        if meta.finalizers.as_ref().is_none_or(Vec::is_empty) {
+            return Err(GrantError::Terminating { kind: kind_name, name: name.clone() });
+        }
+        tracing::warn!(binding = %name, finalizers = ?meta.finalizers, "removing foreign finalizers from a kudo binding being reclaimed");
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            {"op": "test", "path": "/metadata/uid", "value": uid},
+            {"op": "remove", "path": "/metadata/finalizers"},
+        ]))
+        .map_err(|e| err("patching", kube::Error::SerdeError(e)))?;
+        let pp = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
+        let patched = match kind {
+            GrantKind::KubernetesRoleBinding => {
+                self.role_bindings(ns).patch(name, &pp, &Patch::<()>::Json(patch)).await.map(|_| ())
+            }
+            GrantKind::KubernetesClusterRoleBinding => {
+                self.cluster_role_bindings().patch(name, &pp, &Patch::<()>::Json(patch)).await.map(|_| ())
+            }
+        };
+        match patched {
+            // Gone (404), or no longer that object (the `test` failed: 422).
+            Ok(()) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => {}
+            Err(source) => return Err(err("removing finalizers from", source)),
+        }
+        let gone = match kind {
+            GrantKind::KubernetesRoleBinding => {
+                self.role_bindings(ns).get_opt(name).await.map(|b| b.map(|b| b.metadata.uid))
+            }
+            GrantKind::KubernetesClusterRoleBinding => {
+                self.cluster_role_bindings().get_opt(name).await.map(|b| b.map(|b| b.metadata.uid))
             }
         }
+        .map_err(|source| err("reading", source))?
+        .is_none_or(|live| live.as_deref() != Some(uid));
+        if gone { Ok(()) } else { Err(GrantError::Terminating { kind: kind_name, name: name.clone() }) }
     }
 
     /// One page of the bindings of one kind carrying kudo's managed-by label,
@@ -306,29 +413,26 @@ impl Grants {
         Ok(out)
     }
 
-    /// Deletes a binding found by the sweep, preconditioned on its UID.
+    /// Deletes a binding found by the sweep or the reaper, preconditioned
+    /// on its UID; gone or replaced since the list counts as done.
     pub async fn delete_found(&self, found: &Binding) -> Result<(), GrantError> {
         let meta = found.metadata();
-        let mut params = DeleteParams::background();
-        params.preconditions = Some(Preconditions { uid: meta.uid.clone(), resource_version: None });
-        let name = found.metadata().name.clone().unwrap_or_default();
-        let result = match found {
-            Binding::Namespaced(b) => {
-                self.role_bindings(&b.namespace().unwrap_or_default()).delete(&name, &params).await.map(|_| ())
-            }
-            Binding::Cluster(_) => self.cluster_role_bindings().delete(&name, &params).await.map(|_| ()),
+        let reference = GrantObjectRef {
+            kind: found.grant_kind(),
+            name: meta.name.clone().unwrap_or_default(),
+            namespace: meta.namespace.clone(),
+            uid: None,
+            resource_version: None,
         };
-        match result {
-            Ok(()) => Ok(()),
-            // Gone, or replaced since the list: not this object any more.
-            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
-            Err(source) => Err(GrantError::Api { action: "deleting", kind: "binding", name, source }),
+        match self.delete(reference.kind, &reference, meta.uid.as_deref().unwrap_or_default()).await {
+            Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(()),
+            done => done,
         }
     }
 }
 
-fn kind_name(grant: &GrantRef) -> &'static str {
-    match grant.reference.kind {
+fn kind_name(kind: GrantKind) -> &'static str {
+    match kind {
         GrantKind::KubernetesRoleBinding => "RoleBinding",
         GrantKind::KubernetesClusterRoleBinding => "ClusterRoleBinding",
     }

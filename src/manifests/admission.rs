@@ -14,9 +14,22 @@ pub const ESCALATION_REVOKE: &str = "kudo-escalation-revoke";
 pub const REVIEW_IDENTITY: &str = "kudo-review-identity";
 pub const STATUS_WRITER: &str = "kudo-status-writer";
 pub const POLICY_BIND: &str = "kudo-policy-bind";
+pub const METADATA_GUARD: &str = "kudo-metadata-guard";
 
-/// The bindings the controller requires before it accepts anything.
-pub const GUARD_BINDINGS: [&str; 4] = [ESCALATION_IDENTITY, ESCALATION_REVOKE, REVIEW_IDENTITY, STATUS_WRITER];
+/// The admission policies (each bound under its own name) the controller
+/// requires before it accepts anything: without any of them, a requestor
+/// field, a status or a policy could be forged.
+pub const GUARDS: [&str; 6] =
+    [ESCALATION_IDENTITY, ESCALATION_REVOKE, REVIEW_IDENTITY, STATUS_WRITER, POLICY_BIND, METADATA_GUARD];
+
+/// The custom verb on escalations and escalationreviews that allows changing
+/// their labels, annotations, finalizers and ownerReferences (kudo-admin has
+/// it, for cleaning up after an uninstall).
+pub const EDIT_METADATA_VERB: &str = "edit-metadata";
+
+/// Finalizers the API server and garbage collector add and remove on any
+/// object for `--cascade=orphan|foreground`; changing them is not tampering.
+const GC_FINALIZERS: &str = "['orphan', 'foregroundDeletion']";
 
 const GROUPS_EQUAL: &str = "object.spec.{field}.all(g, g in request.userInfo.groups) && request.userInfo.groups.all(g, g in object.spec.{field})";
 
@@ -71,6 +84,11 @@ fn policy(
     })
 }
 
+fn with_variables(mut policy: Value, variables: Value) -> Value {
+    policy["spec"]["variables"] = variables;
+    policy
+}
+
 /// The admission policies, each paired with the binding that enforces it.
 pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
     let controller = opts.controller_username();
@@ -122,20 +140,75 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
         })
         .collect();
 
+    // Create rights on the binding kind, as Kubernetes requires of whoever
+    // creates a binding. Each authorizer check costs 350 000 of the
+    // 1 000 000 an expression may spend, so the cluster-wide answers are
+    // variables (evaluated once) and only an author without them pays per
+    // namespace: at most two namespaces per RoleBinding grant.
+    let create: Vec<Value> = (0..MAX_GRANTS)
+        .map(|i| {
+            let g = format!("object.spec.target.grants[{i}]");
+            validation(
+                &format!(
+                    "size(object.spec.target.grants) <= {i} || ({g}.kind == 'KubernetesClusterRoleBinding' ? variables.createClusterRoleBindings : (variables.createRoleBindings || ((has({g}.defaultNamespace) ? [{g}.defaultNamespace] : []) + (has({g}.allowedNamespaces) ? {g}.allowedNamespaces : [])).all(ns, authorizer.group('rbac.authorization.k8s.io').resource('rolebindings').namespace(ns).check('create').allowed())))"
+                ),
+                "writing a policy requires the right to create the bindings it grants",
+                Some(&format!(
+                    "'you may not create ' + ({g}.kind == 'KubernetesClusterRoleBinding' ? 'ClusterRoleBindings' : 'RoleBindings in every namespace grant {i} allows') + ': writing an EscalationPolicy requires the right to create the bindings it grants (as creating them yourself would); ask a cluster admin to write it'"
+                )),
+            )
+        })
+        .collect();
+    let mut bind_and_create: Vec<Value> = bind;
+    bind_and_create.extend(create);
+
+    // Metadata of escalations and reviews (DESIGN §3): whoever may patch
+    // them could otherwise strip the reclaim finalizer or add a dangling
+    // ownerReference and have the garbage collector delete the record.
+    let same = |field: &str, empty: &str| {
+        format!(
+            "(has(object.metadata.{field}) ? object.metadata.{field} : {empty}) == (has(oldObject.metadata.{field}) ? oldObject.metadata.{field} : {empty})"
+        )
+    };
+    let finalizers = |obj: &str| {
+        format!("(has({obj}.metadata.finalizers) ? {obj}.metadata.finalizers : []).filter(f, !(f in {GC_FINALIZERS}))")
+    };
+    let metadata = vec![validation(
+        &format!(
+            "request.userInfo.username == '{controller}' || ({} && {} && {} && {} == {}) || authorizer.group('{GROUP}').resource(request.resource.resource).name(object.metadata.name).check('{EDIT_METADATA_VERB}').allowed()",
+            same("labels", "{}"),
+            same("annotations", "{}"),
+            same("ownerReferences", "[]"),
+            finalizers("object"),
+            finalizers("oldObject"),
+        ),
+        "only the kudo controller may change the labels, annotations, finalizers or ownerReferences of escalations and reviews",
+        Some(&format!(
+            "'only the kudo controller, or a user granted the ' + '{EDIT_METADATA_VERB}' + ' verb on ' + request.resource.resource + ' (ClusterRole kudo-admin), may change the labels, annotations, finalizers or ownerReferences of ' + object.metadata.name + '; change only what kubectl kudo changes (revoke: kubectl kudo revoke)'"
+        )),
+    )];
+
     let definitions = [
         policy(ESCALATION_IDENTITY, &["escalations"], &["CREATE", "UPDATE"], escalation, None),
         policy(ESCALATION_REVOKE, &["escalations"], &["UPDATE"], revoke, None),
         policy(REVIEW_IDENTITY, &["escalationreviews"], &["CREATE", "UPDATE"], review, None),
         policy(STATUS_WRITER, &["escalations/status"], &["UPDATE"], status, None),
-        policy(
-            POLICY_BIND,
-            &["escalationpolicies"],
-            &["CREATE", "UPDATE"],
-            bind,
-            Some(
-                json!([{"name": "spec-written", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}]),
+        with_variables(
+            policy(
+                POLICY_BIND,
+                &["escalationpolicies"],
+                &["CREATE", "UPDATE"],
+                bind_and_create,
+                Some(
+                    json!([{"name": "spec-written", "expression": "request.operation == 'CREATE' || object.spec != oldObject.spec"}]),
+                ),
             ),
+            json!([
+                {"name": "createClusterRoleBindings", "expression": "authorizer.group('rbac.authorization.k8s.io').resource('clusterrolebindings').check('create').allowed()"},
+                {"name": "createRoleBindings", "expression": "authorizer.group('rbac.authorization.k8s.io').resource('rolebindings').check('create').allowed()"},
+            ]),
         ),
+        policy(METADATA_GUARD, &["escalations", "escalationreviews"], &["UPDATE"], metadata, None),
     ];
     definitions
         .into_iter()

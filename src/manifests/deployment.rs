@@ -1,6 +1,6 @@
 //! The controller Deployment: 2 replicas behind leader election, locked down.
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::{apps::v1::Deployment, batch::v1::CronJob};
 use serde_json::json;
 
 use super::{BoxError, Doc, Options, labels, typed};
@@ -12,46 +12,91 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
     let mut pod_labels = labels();
     pod_labels["app.kubernetes.io/component"] = json!("controller");
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": "http"}, "periodSeconds": 10});
-    Ok(vec![typed::<Deployment>(
-        "controller Deployment",
+    let pod_security = json!({
+        "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    });
+    let container_security = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "capabilities": {"drop": ["ALL"]},
+    });
+    let mut reaper_labels = labels();
+    reaper_labels["app.kubernetes.io/component"] = json!("reaper");
+    // The second line of defence (DESIGN §4): expiry holds while the controller is down.
+    let reaper = typed::<CronJob>(
+        "reaper CronJob",
         json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "kudo-controller", "namespace": opts.namespace, "labels": pod_labels},
+            "apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": super::rbac::REAPER, "namespace": opts.namespace, "labels": reaper_labels},
             "spec": {
-                "replicas": 2,
-                "selector": {"matchLabels": selector},
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": {
-                        "serviceAccountName": opts.service_account,
-                        "securityContext": {
-                            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
-                            "seccompProfile": {"type": "RuntimeDefault"},
+                "schedule": "* * * * *",
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": 60,
+                "successfulJobsHistoryLimit": 1,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {"spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": 55,
+                    "ttlSecondsAfterFinished": 600,
+                    "template": {
+                        "metadata": {"labels": reaper_labels},
+                        "spec": {
+                            "serviceAccountName": super::rbac::REAPER,
+                            "restartPolicy": "Never",
+                            "securityContext": pod_security,
+                            "containers": [{
+                                "name": "reaper",
+                                "image": opts.image,
+                                "args": ["reap"],
+                                "resources": {
+                                    "requests": {"cpu": "10m", "memory": "16Mi"},
+                                    "limits": {"memory": "64Mi"},
+                                },
+                                "securityContext": container_security,
+                            }],
                         },
-                        "containers": [{
-                            "name": "controller",
-                            "image": opts.image,
-                            "args": ["controller", "--log-format=json"],
-                            "env": [
-                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                                {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                            ],
-                            "ports": [{"name": "http", "containerPort": HTTP_PORT}],
-                            "livenessProbe": probe("/healthz"),
-                            "readinessProbe": probe("/readyz"),
-                            "resources": {
-                                "requests": {"cpu": "50m", "memory": "64Mi"},
-                                "limits": {"memory": "128Mi"},
-                            },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": false,
-                                "readOnlyRootFilesystem": true,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
-                        }],
                     },
-                },
+                }},
             },
         }),
-    )?])
+    )?;
+    Ok(vec![
+        typed::<Deployment>(
+            "controller Deployment",
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "kudo-controller", "namespace": opts.namespace, "labels": pod_labels},
+                "spec": {
+                    "replicas": 2,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": pod_labels},
+                        "spec": {
+                            "serviceAccountName": opts.service_account,
+                            "securityContext": pod_security,
+                            "containers": [{
+                                "name": "controller",
+                                "image": opts.image,
+                                "args": ["controller", "--log-format=json"],
+                                "env": [
+                                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                ],
+                                "ports": [{"name": "http", "containerPort": HTTP_PORT}],
+                                "livenessProbe": probe("/healthz"),
+                                "readinessProbe": probe("/readyz"),
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                                    "limits": {"memory": "128Mi"},
+                                },
+                                "securityContext": container_security,
+                            }],
+                        },
+                    },
+                },
+            }),
+        )?,
+        reaper,
+    ])
 }

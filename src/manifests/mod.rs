@@ -3,14 +3,14 @@
 
 pub mod admission;
 mod deployment;
-mod rbac;
+pub mod rbac;
 
 use kube::CustomResourceExt;
 use serde::Serialize;
 
 use crate::api::{DEFAULT_NAMESPACE, DEFAULT_SERVICE_ACCOUNT, Escalation, EscalationPolicy, EscalationReview};
 
-pub use admission::{GUARD_BINDINGS, admission_policies};
+pub use admission::{GUARDS, admission_policies};
 
 #[derive(Clone, Debug)]
 pub struct Options {

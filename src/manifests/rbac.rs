@@ -7,13 +7,15 @@ use k8s_openapi::api::{
 };
 use serde_json::json;
 
-use super::{BoxError, Doc, Options, labels, typed};
+use super::{BoxError, Doc, Options, admission::EDIT_METADATA_VERB, labels, typed};
 use crate::api::GROUP;
 
 pub const CONTROLLER_ROLE: &str = "kudo-controller";
 pub const USER_ROLE: &str = "kudo-user";
 pub const REVIEWER_ROLE: &str = "kudo-reviewer";
 pub const ADMIN_ROLE: &str = "kudo-admin";
+/// The reaper's ServiceAccount and ClusterRole (DESIGN §4).
+pub const REAPER: &str = "kudo-reaper";
 
 const READ: [&str; 3] = ["get", "list", "watch"];
 
@@ -39,7 +41,8 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                     {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["patch", "update"]},
                     {"apiGroups": [GROUP], "resources": ["escalationpolicies/status"], "verbs": ["get", "patch", "update"]},
                     // patch/update: the reclaim finalizer only; the admission policy keeps spec immutable.
-                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "update"]},
+                    // delete: retention of finished escalations (--retain-finished).
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "update", "delete"]},
                     {"apiGroups": [GROUP], "resources": ["escalations/status"], "verbs": ["get", "patch", "update"]},
                     {"apiGroups": [GROUP], "resources": ["escalations/finalizers"], "verbs": ["update"]},
                     {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings", "clusterrolebindings"],
@@ -113,9 +116,36 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                 "rules": [
                     {"apiGroups": [GROUP], "resources": ["escalationpolicies"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
                     // revoke: the custom verb that lets an admin end anyone's escalation.
-                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "delete", "revoke"]},
-                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["get", "list", "watch", "delete"]},
+                    // edit-metadata: labels, annotations, finalizers, ownerReferences (cleaning up after an uninstall).
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "patch", "delete", "revoke", EDIT_METADATA_VERB]},
+                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["get", "list", "watch", "patch", "delete", EDIT_METADATA_VERB]},
                 ],
+            }),
+        )?,
+        typed::<ServiceAccount>(
+            "reaper ServiceAccount",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": ns_meta(REAPER)}),
+        )?,
+        typed::<ClusterRole>(
+            "reaper ClusterRole",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": meta(REAPER),
+                // Only what one reaper pass needs; it deletes only kudo-labelled bindings.
+                "rules": [
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list"]},
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings", "clusterrolebindings"],
+                     "verbs": ["list", "delete"]},
+                ],
+            }),
+        )?,
+        typed::<ClusterRoleBinding>(
+            "reaper ClusterRoleBinding",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": meta(REAPER),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": REAPER},
+                "subjects": [{"kind": "ServiceAccount", "name": REAPER, "namespace": ns}],
             }),
         )?,
     ])

@@ -79,6 +79,7 @@ pub fn policy(challenges: Vec<Challenge>) -> EscalationPolicy {
             subjects: vec![Subject::group("squad-a")],
             challenges,
             pending_timeout: None,
+            max_open_per_requestor: None,
             target: Target {
                 default_duration: "60m".into(),
                 max_duration: "4h".into(),
@@ -143,6 +144,7 @@ pub struct World {
     pub reviews: Vec<EscalationReview>,
     pub rbac_use_allowed: bool,
     pub missing_guards: Vec<String>,
+    pub open_escalations: Vec<String>,
     pub observed: BTreeMap<String, Observation>,
 }
 
@@ -155,6 +157,7 @@ impl World {
             reviews: vec![],
             rbac_use_allowed: false,
             missing_guards: vec![],
+            open_escalations: vec![],
             observed: BTreeMap::new(),
         }
     }
@@ -167,6 +170,7 @@ impl World {
             reviews: &self.reviews,
             rbac_use_allowed: self.rbac_use_allowed,
             missing_guards: &self.missing_guards,
+            open_escalations: &self.open_escalations,
             observed: &self.observed,
         })
     }

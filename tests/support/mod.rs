@@ -296,6 +296,8 @@ pub fn pod_reader_policy(name: &str, default_duration: &str, challenges: Value) 
         "spec": {
             "subjects": [{"kind": "Group", "name": "squad-a"}],
             "challenges": challenges,
+            // Tests hold several escalations of one policy at once; the default is 1.
+            "maxOpenPerRequestor": 20,
             "target": {
                 "defaultDuration": default_duration,
                 "maxDuration": "1h",

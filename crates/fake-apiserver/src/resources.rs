@@ -36,7 +36,8 @@ impl ResourceType {
     /// Built-ins keep a spec-less shape: anything but metadata/status is "spec"
     /// for generation purposes; for these kinds generation is not tracked.
     pub fn tracks_generation(&self) -> bool {
-        self.schema.is_some() || matches!(self.plural.as_str(), "deployments" | "validatingadmissionpolicies")
+        self.schema.is_some()
+            || matches!(self.plural.as_str(), "deployments" | "cronjobs" | "jobs" | "validatingadmissionpolicies")
     }
 }
 
@@ -50,6 +51,8 @@ const BUILTINS: &[Builtin] = &[
     Builtin("", "v1", "secrets", "Secret", true, &[]),
     Builtin("", "v1", "events", "Event", true, &["ev"]),
     Builtin("apps", "v1", "deployments", "Deployment", true, &["deploy"]),
+    Builtin("batch", "v1", "cronjobs", "CronJob", true, &["cj"]),
+    Builtin("batch", "v1", "jobs", "Job", true, &[]),
     Builtin("events.k8s.io", "v1", "events", "Event", true, &["ev"]),
     Builtin("coordination.k8s.io", "v1", "leases", "Lease", true, &[]),
     Builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[]),
@@ -99,7 +102,13 @@ pub fn builtins() -> Vec<ResourceType> {
             categories: vec![],
             status: matches!(
                 b.2,
-                "namespaces" | "pods" | "deployments" | "customresourcedefinitions" | "validatingadmissionpolicies"
+                "namespaces"
+                    | "pods"
+                    | "deployments"
+                    | "cronjobs"
+                    | "jobs"
+                    | "customresourcedefinitions"
+                    | "validatingadmissionpolicies"
             ),
             create_only: b.2.ends_with("reviews"),
             schema: None,
