@@ -222,6 +222,8 @@ fn policy(duration_secs: u64) -> Value {
         "metadata": {"name": "bench"},
         "spec": {
             "subjects": [{"kind": "Group", "name": "squad-a"}],
+            // One requestor holds every escalation of the run.
+            "maxOpenPerRequestor": 10000,
             "target": {"defaultDuration": format!("{duration_secs}s"), "maxDuration": "1h",
                        "grants": [{"kind": "KubernetesRoleBinding", "defaultNamespace": "app",
                                    "roleRef": {"kind": "ClusterRole", "name": "pod-reader"}}]},

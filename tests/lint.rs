@@ -59,7 +59,7 @@ fn persistence_beyond_expiry_is_flagged() {
         (rule(&["", "apps"], &["pods", "deployments"], &["*"]), ns(&["application-a"]), "create pods"),
     ];
     for (r, reach, expected) in cases {
-        let found = whys(&[r.clone()], &reach);
+        let found = whys(std::slice::from_ref(&r), &reach);
         assert!(found.iter().any(|w| w.contains(expected)), "{r:?} in {reach:?}: {found:?}");
     }
     // A RoleBinding cannot reach cluster-scoped CSRs or webhooks.

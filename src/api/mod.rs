@@ -18,6 +18,9 @@ pub const VERSION: &str = "v1alpha1";
 pub const API_VERSION: &str = "k8s.kudo.dev/v1alpha1";
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
+/// The field manager of every write the controller makes.
+pub const FIELD_MANAGER: &str = "kudo-controller";
+
 /// Finalizer that makes deleting an escalation reclaim its grants first.
 pub const FINALIZER: &str = "k8s.kudo.dev/reclaim";
 /// Label on every binding kudo creates (`app.kubernetes.io/managed-by: kudo`).

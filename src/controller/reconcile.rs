@@ -24,15 +24,13 @@ use serde_json::json;
 use super::Context;
 use crate::{
     api::{
-        Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FINALIZER, GROUP,
-        GrantStatus,
+        Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER, FINALIZER,
+        GROUP, GrantStatus,
     },
     audit::{self, Record},
     engine::{self, Observation, checks},
     grants::{self, GrantError},
 };
-
-pub const FIELD_MANAGER: &str = "kudo-controller";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -73,11 +71,9 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     let now = Timestamp::now();
     let name = esc.name_any();
     let state = esc.state();
-    if let Some(due) = engine::retention_due(esc, ctx.retain_finished) {
-        if now >= due {
-            retire(ctx, esc).await?;
-            return Ok(Action::await_change());
-        }
+    if engine::retention_due(esc, ctx.retain_finished).is_some_and(|due| now >= due) {
+        retire(ctx, esc).await?;
+        return Ok(Action::await_change());
     }
     // Read fresh: a cached policy may predate the edit that triggered this
     // reconcile, and an edit must deny at once (DESIGN §2).

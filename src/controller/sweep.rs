@@ -13,11 +13,11 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{Context, reconcile::FIELD_MANAGER};
+use super::Context;
 use crate::{
     api::{
         CONDITION_DANGEROUS_ROLE, CONDITION_READY, ESCALATION_LABEL, EscalationPolicy, EscalationPolicyStatus,
-        GrantKind, RoleKind,
+        FIELD_MANAGER, GrantKind, RoleKind,
     },
     audit,
     engine::{checks, lint},

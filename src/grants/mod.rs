@@ -19,8 +19,8 @@ pub mod reap;
 
 use crate::{
     api::{
-        ESCALATION_LABEL, Escalation, GrantKind, GrantObjectRef, GrantRef, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-        RBAC_GROUP, RoleKind,
+        ESCALATION_LABEL, Escalation, FIELD_MANAGER, GrantKind, GrantObjectRef, GrantRef, MANAGED_BY_LABEL,
+        MANAGED_BY_VALUE, RBAC_GROUP, RoleKind,
     },
     engine::Observation,
 };
@@ -206,8 +206,6 @@ pub struct Written {
     pub resource_version: Option<String>,
 }
 
-const FIELD_MANAGER: &str = "kudo-controller";
-
 impl Grants {
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -324,10 +322,11 @@ impl Grants {
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(source) => return Err(err("deleting", source)),
         };
-        let Some(meta) = still else { return Ok(()) };
-        if meta.finalizers.as_ref().is_none_or(Vec::is_empty) {
-            return Err(GrantError::Terminating { kind: kind_name, name: name.clone() });
-        }
+        // The API server answers a delete with a Status, or with the object:
+        // as it was (gone), or terminating when finalizers hold it.
+        let Some(meta) = still.filter(|m| m.finalizers.as_ref().is_some_and(|f| !f.is_empty())) else {
+            return Ok(());
+        };
         tracing::warn!(binding = %name, finalizers = ?meta.finalizers, "removing foreign finalizers from a kudo binding being reclaimed");
         let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
             {"op": "test", "path": "/metadata/uid", "value": uid},

@@ -22,6 +22,7 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub const SA: &str = "system:serviceaccount:kudo-system:kudo-controller";
 pub const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:kudo-system"];
+pub const BOT: &str = "system:serviceaccount:app:bot";
 
 pub struct Cluster {
     pub fake: FakeApiServer,
@@ -61,6 +62,10 @@ impl Cluster {
             Account::new("bob", &["admins"]),
             Account::new("carol", &["admins"]),
             Account::new("dave", &[]),
+            // A policy author with only the rights a test gives her.
+            Account::new("paula", &[]),
+            // A ServiceAccount a user could mint a token for.
+            Account::new(BOT, &["system:serviceaccounts", "system:serviceaccounts:app"]),
             Account::new(SA, SA_GROUPS),
         ])
         .await
