@@ -12,15 +12,7 @@ use kube::{
 };
 use kudo::api::{Escalation, EscalationPolicy, EscalationState, GrantStatus};
 use serde_json::json;
-use support::{Cluster, pod_reader_policy};
-
-fn details(esc: &Escalation) -> String {
-    esc.status.as_ref().map(|s| s.state_details.clone()).unwrap_or_default()
-}
-
-fn all_reclaimed(esc: &Escalation) -> bool {
-    esc.status.as_ref().is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed))
-}
+use support::{Cluster, all_reclaimed, details, pod_reader_policy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepted_then_expired_grants_then_reclaims() {

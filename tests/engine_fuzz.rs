@@ -14,8 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kudo::{
     api::*,
     audit::Record,
-    engine::{self, Action, Inputs, Observation, checks},
-    grants,
+    engine::{self, Action, Inputs, Observation, binding, checks},
 };
 use proptest::prelude::*;
 
@@ -372,9 +371,9 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
             &Record::new(now, kudo::audit::Action::Transition, &shown, before).with_object(&shown),
         );
         for g in &decision.status.grant_refs {
-            if let Ok(b) = grants::binding(&shown, g) {
-                let _ = grants::reap::reason(&b, &HashMap::new(), now);
-                let _ = grants::orphan_reason(&b, Some(&shown), now);
+            if let Some(b) = binding::binding(&shown, g) {
+                let _ = binding::reap_reason(&b, &HashMap::new(), now);
+                let _ = binding::orphan_reason(&b, Some(&shown), now);
             }
         }
     }

@@ -14,23 +14,9 @@ use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
 };
-use kudo::api::{Escalation, EscalationReview, EscalationState, GrantStatus};
+use kudo::api::{Escalation, EscalationReview, EscalationState};
 use serde_json::{Value, json};
-use support::{BOT, Cluster, create_json, pod_reader_policy};
-
-fn details(esc: &Escalation) -> String {
-    esc.status.as_ref().map(|s| s.state_details.clone()).unwrap_or_default()
-}
-
-fn all_reclaimed(esc: &Escalation) -> bool {
-    esc.status.as_ref().is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed))
-}
-
-fn granted(esc: Option<&Escalation>) -> bool {
-    esc.and_then(|e| e.status.as_ref()).is_some_and(|s| {
-        s.state == EscalationState::Accepted && s.grant_refs.iter().all(|r| r.status == GrantStatus::Created)
-    })
-}
+use support::{BOT, Cluster, all_reclaimed, create_json, details, granted, pod_reader_policy};
 
 fn forbidden(result: Result<impl std::fmt::Debug, kube::Error>) -> String {
     match result {
@@ -56,25 +42,6 @@ async fn relax_crd(cluster: &Cluster, name: &str) {
     let mut crd = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
     strip(&mut crd["spec"]["versions"]);
     api.replace(name, &PostParams::default(), &serde_json::from_value(crd).unwrap()).await.unwrap();
-}
-
-async fn escalate_named(cluster: &Cluster, user: &str, groups: &[&str], name: &str, spec: Value) -> Escalation {
-    let mut body = json!({
-        "policyName": "read-pods",
-        "requestor": user,
-        "requestorGroups": groups.iter().copied().chain(["system:authenticated"]).collect::<Vec<_>>(),
-        "reason": "debugging, ticket #42",
-    });
-    for (k, v) in spec.as_object().into_iter().flatten() {
-        body[k] = v.clone();
-    }
-    let api: Api<Escalation> = Api::all(cluster.client(user).await);
-    api.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": name}, "spec": body})).unwrap(),
-    )
-    .await
-    .unwrap()
 }
 
 /// 1. Durations the controller cannot handle deny the one escalation; the
@@ -189,8 +156,17 @@ async fn item03_metadata_of_escalations_and_reviews_is_the_controllers() {
     let revoke = json!({"spec": {"revoked": true, "revokedBy": "alice"}});
     as_alice.patch(&name, &pp, &Patch::Merge(&revoke)).await.unwrap();
     cluster.wait_state(&name, "EXPIRED").await;
+    // kudo-admin (the edit-metadata verb) may clean up; a cluster-admin too.
+    create_json(&cluster.client("admin").await, json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "dave-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
+    }))
+    .await;
+    let as_dave: Api<Escalation> = Api::all(cluster.client("dave").await);
+    as_dave.patch(&name, &pp, &Patch::Merge(&attacks[1])).await.unwrap();
     let admin: Api<Escalation> = Api::all(cluster.client("admin").await);
-    admin.patch(&name, &pp, &Patch::Merge(&attacks[1])).await.unwrap();
+    admin.patch(&name, &pp, &Patch::Merge(&attacks[2])).await.unwrap();
     ctl.stop().await;
 }
 
@@ -509,7 +485,7 @@ async fn item13_a_pending_ref_never_deletes_a_foreign_namesake() {
     )
     .await;
     let ctl = cluster.start_controller("a").await;
-    escalate_named(&cluster, "alice", &["squad-a"], "squatted", json!({})).await;
+    cluster.escalate_named("alice", &["squad-a"], "read-pods", Some("squatted"), json!({})).await.unwrap();
     let denied = cluster.wait_state("squatted", "DENIED").await;
     assert!(details(&denied).contains("kudo-squatted-0"), "{}", details(&denied));
     cluster.wait("squatted", "settled", |e| e.is_some_and(all_reclaimed)).await;

@@ -16,7 +16,7 @@ pub use sink::{Sink, SinkConfig, SinkCounters};
 
 use crate::{
     api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},
-    grants::Binding,
+    engine::binding::Binding,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

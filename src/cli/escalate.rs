@@ -117,8 +117,10 @@ async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &Escalatio
     let deny = |why: String| UserError::new(format!("policy {name} would deny this request: {why}"));
     checks::request(&policy.spec, spec, &name, Timestamp::now()).map_err(deny)?;
     let escalations: Api<Escalation> = session.api();
+    // From the API server's watch cache (resourceVersion 0): this check is
+    // advisory, the controller's is the one that counts.
     let mine = escalations
-        .list(&kube::api::ListParams::default())
+        .list(&kube::api::ListParams::default().match_any())
         .await
         .map_err(|e| explain("listing your escalations", e))?;
     let probe = Escalation::new("", spec.clone());

@@ -21,8 +21,9 @@ use crate::{
         CONDITION_DANGEROUS_ROLE, ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationState,
         Identity,
     },
+    engine::binding,
     engine::{checks, review},
-    grants::{self, Grants},
+    grants::Grants,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -226,10 +227,10 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
             let live = Grants::new(session.client.clone());
             for r in &s.grant_refs {
                 let seen = match live.get(r).await {
-                    Ok(Some(b)) => match grants::binding(&esc, r).map(|d| grants::observe(&d, Some(&b))) {
-                        Ok(crate::engine::Observation::Intact) => "present".to_string(),
-                        Ok(other) => format!("{other:?}"),
-                        Err(e) => e.to_string(),
+                    Ok(Some(b)) => match binding::binding(&esc, r).map(|d| binding::observe(&d, Some(&b))) {
+                        Some(crate::engine::Observation::Intact) => "present".to_string(),
+                        Some(other) => format!("{other:?}"),
+                        None => "unknown".to_string(),
                     },
                     Ok(None) => "absent".into(),
                     Err(_) => "unknown (you may not read bindings)".into(),

@@ -43,7 +43,7 @@ use crate::{
     api::{ESCALATION_LABEL, Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
     audit::{Auditor, EventWriter, Sink, SinkConfig},
     engine,
-    grants::{self, Grants},
+    grants::Grants,
     manifests::admission::GUARDS,
 };
 
@@ -216,7 +216,7 @@ pub async fn run(
         .modify(forget_managed_fields)
         .reflect(review_writer)
         .touched_objects();
-    let managed = watcher::Config::default().labels(&grants::managed_selector());
+    let managed = watcher::Config::default().labels(&engine::binding::managed_selector());
     let controller = controller
         .watches(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default(), move |policy| {
             let name = policy.name_any();

@@ -28,8 +28,12 @@ use crate::{
         GROUP, GrantStatus,
     },
     audit::{self, Record},
-    engine::{self, Observation, checks},
-    grants::{self, GrantError},
+    engine::{
+        self, Observation,
+        binding::{self, binding},
+        checks,
+    },
+    grants::GrantError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +114,9 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     });
     let requeue_at = decision.requeue_at;
     let (current, outcome) = execute(ctx, esc, decision, now).await?;
-    audit_reviews(ctx, &current, policy.as_ref(), &reviews).await;
+    // Judged against the state the decision started from: the approval that
+    // completes a review is counted, not "already ACCEPTED".
+    audit_reviews(ctx, esc, policy.as_ref(), &reviews).await;
     let (current, outcome) = match outcome {
         Outcome::Permanent(i, why) => {
             let status = current.status.clone().unwrap_or_else(|| EscalationStatus::new(EscalationState::Denied));
@@ -251,9 +257,8 @@ async fn audit_reviews(
         let verdict = engine::review::assess(policy.map(|p| &p.spec), esc, review);
         let record = Record::review(Timestamp::now(), esc, review, &verdict);
         ctx.auditor.record(record, Some(esc)).await;
-        if review.spec.escalation_uid != uid {
-            continue;
-        }
+        // Every review naming this escalation goes with it, counted or not;
+        // owning it is also what marks it audited.
         let mut owner = owner.clone();
         owner.controller = Some(false);
         let patch = json!({"metadata": {"ownerReferences": [owner]}});
@@ -268,9 +273,9 @@ async fn retire(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
     let name = esc.name_any();
     let record = Record::new(Timestamp::now(), audit::Action::RetentionDeleted, esc, None).with_object(esc);
     ctx.auditor.record(record, Some(esc)).await;
+    // On the UID only: a final escalation no longer changes in any way that matters.
     let mut params = kube::api::DeleteParams::background();
-    params.preconditions =
-        Some(kube::api::Preconditions { uid: esc.metadata.uid.clone(), resource_version: esc.resource_version() });
+    params.preconditions = Some(kube::api::Preconditions { uid: esc.metadata.uid.clone(), resource_version: None });
     match ctx.escalations.delete(&name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
@@ -373,7 +378,10 @@ async fn observe(ctx: &Context, esc: &Escalation) -> Result<BTreeMap<String, Obs
     let refs = esc.status.iter().flat_map(|s| s.grant_refs.iter());
     for grant in refs.filter(|r| r.status != GrantStatus::Reclaimed) {
         let live = ctx.grants.get(grant).await?;
-        observed.insert(grant.reference.name.clone(), grants::observe(&grants::binding(esc, grant)?, live.as_ref()));
+        observed.insert(
+            grant.reference.name.clone(),
+            binding::observe(&binding(esc, grant).ok_or(GrantError::Unidentified)?, live.as_ref()),
+        );
     }
     Ok(observed)
 }

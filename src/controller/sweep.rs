@@ -20,7 +20,10 @@ use crate::{
         FIELD_MANAGER, GrantKind, RoleKind,
     },
     audit,
-    engine::{checks, lint},
+    engine::{
+        binding::{Binding, orphan_reason},
+        checks, lint,
+    },
     grants,
 };
 
@@ -52,7 +55,7 @@ pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
 }
 
 /// Deletes one binding if it is an orphan; 1 if it went.
-async fn sweep_one(ctx: &Context, found: &grants::Binding) -> Result<usize, grants::GrantError> {
+async fn sweep_one(ctx: &Context, found: &Binding) -> Result<usize, grants::GrantError> {
     // A label anyone could have written: a value that cannot name an
     // escalation means there is none (never a failed API call).
     let escalation = found
@@ -63,7 +66,7 @@ async fn sweep_one(ctx: &Context, found: &grants::Binding) -> Result<usize, gran
         .filter(|n| super::valid_name(n))
         .cloned();
     let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
-    if grants::orphan_reason(found, cached.as_deref(), Timestamp::now()).is_none() {
+    if orphan_reason(found, cached.as_deref(), Timestamp::now()).is_none() {
         return Ok(0);
     }
     // The cache may lag a fresh acceptance: confirm with the API server.
@@ -76,7 +79,7 @@ async fn sweep_one(ctx: &Context, found: &grants::Binding) -> Result<usize, gran
         })?,
         None => None,
     };
-    let Some(why) = grants::orphan_reason(found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
+    let Some(why) = orphan_reason(found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
     ctx.grants.delete_found(found).await?;
     ctx.metrics.orphans_reclaimed.inc();
     let name = found.metadata().name.clone().unwrap_or_default();

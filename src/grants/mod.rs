@@ -1,28 +1,22 @@
-//! Grants (DESIGN §4): the RBAC bindings an accepted escalation holds.
-//!
-//! `binding` builds the exact object a [`GrantRef`] names (pure, so it is
-//! tested without a cluster); [`Grants`] creates, inspects and reclaims them.
-//! A binding is kudo's only if its labels, subject and roleRef are exactly
-//! what kudo wrote: anything else is tampering.
+//! Grants (DESIGN §4): the API calls that create, inspect and reclaim the
+//! RBAC bindings an accepted escalation holds. What a binding must look like,
+//! and when a live one is tampered with, kudo's, or an orphan, is decided in
+//! [`crate::engine::binding`].
 
-use k8s_openapi::{
-    api::rbac::v1::{ClusterRoleBinding, RoleBinding, RoleRef as K8sRoleRef, Subject},
-    apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference},
-};
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use kube::{
-    Api, Client, Resource,
+    Api, Client,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions},
 };
-use std::collections::BTreeMap;
 
 pub mod reap;
 
 use crate::{
-    api::{
-        ESCALATION_LABEL, Escalation, FIELD_MANAGER, GrantKind, GrantObjectRef, GrantRef, MANAGED_BY_LABEL,
-        MANAGED_BY_VALUE, RBAC_GROUP, RoleKind,
+    api::{ESCALATION_LABEL, Escalation, FIELD_MANAGER, GrantKind, GrantObjectRef, GrantRef},
+    engine::{
+        Observation,
+        binding::{Binding, binding, is_kudos, managed_selector, observe},
     },
-    engine::Observation,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,148 +43,6 @@ impl GrantError {
             other => other.to_string(),
         }
     }
-}
-
-/// Annotation on every binding: when it must be gone (RFC 3339). The reaper
-/// reads it, and nothing else a user wrote (DESIGN §4).
-pub const EXPIRES_AT_ANNOTATION: &str = "k8s.kudo.dev/expires-at";
-
-/// A RoleBinding or ClusterRoleBinding, as one value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Binding {
-    Namespaced(RoleBinding),
-    Cluster(ClusterRoleBinding),
-}
-
-impl Binding {
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Binding::Namespaced(b) => &b.metadata,
-            Binding::Cluster(b) => &b.metadata,
-        }
-    }
-
-    pub fn grant_kind(&self) -> GrantKind {
-        match self {
-            Binding::Namespaced(_) => GrantKind::KubernetesRoleBinding,
-            Binding::Cluster(_) => GrantKind::KubernetesClusterRoleBinding,
-        }
-    }
-
-    fn parts(&self) -> (&ObjectMeta, &[Subject], &K8sRoleRef) {
-        match self {
-            Binding::Namespaced(b) => (&b.metadata, b.subjects.as_deref().unwrap_or_default(), &b.role_ref),
-            Binding::Cluster(b) => (&b.metadata, b.subjects.as_deref().unwrap_or_default(), &b.role_ref),
-        }
-    }
-}
-
-pub fn labels(escalation: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
-        (ESCALATION_LABEL.to_string(), escalation.to_string()),
-    ])
-}
-
-/// The label selector of every binding kudo manages.
-pub fn managed_selector() -> String {
-    format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}")
-}
-
-/// The binding `grant` names, for `escalation`'s requestor, annotated with
-/// the `expiresAt` its status records.
-pub fn binding(escalation: &Escalation, grant: &GrantRef) -> Result<Binding, GrantError> {
-    let (Some(name), Some(uid)) = (escalation.metadata.name.clone(), escalation.metadata.uid.clone()) else {
-        return Err(GrantError::Unidentified);
-    };
-    let expires_at = escalation.status.as_ref().and_then(|s| s.expires_at.as_ref()).map(|t| t.0.to_string());
-    let metadata = ObjectMeta {
-        name: Some(grant.reference.name.clone()),
-        namespace: grant.reference.namespace.clone(),
-        labels: Some(labels(&name)),
-        annotations: expires_at.map(|at| BTreeMap::from([(EXPIRES_AT_ANNOTATION.to_string(), at)])),
-        owner_references: Some(vec![OwnerReference {
-            api_version: Escalation::api_version(&()).into_owned(),
-            kind: Escalation::kind(&()).into_owned(),
-            name,
-            uid,
-            // Never blocks the escalation's deletion: the finalizer reclaims first.
-            block_owner_deletion: Some(false),
-            controller: Some(true),
-        }]),
-        ..Default::default()
-    };
-    let subjects = Some(vec![Subject {
-        kind: "User".into(),
-        name: escalation.spec.requestor.clone(),
-        api_group: Some(RBAC_GROUP.into()),
-        namespace: None,
-    }]);
-    let role_ref = K8sRoleRef {
-        api_group: RBAC_GROUP.into(),
-        kind: match grant.role_ref.kind {
-            RoleKind::ClusterRole => "ClusterRole".into(),
-            RoleKind::Role => "Role".into(),
-        },
-        name: grant.role_ref.name.clone(),
-    };
-    Ok(match grant.reference.kind {
-        GrantKind::KubernetesRoleBinding => Binding::Namespaced(RoleBinding { metadata, subjects, role_ref }),
-        GrantKind::KubernetesClusterRoleBinding => {
-            Binding::Cluster(ClusterRoleBinding { metadata, subjects, role_ref })
-        }
-    })
-}
-
-/// Compares a live binding with the one kudo wrote; `None` = absent.
-pub fn observe(desired: &Binding, live: Option<&Binding>) -> Observation {
-    let Some(live) = live else { return Observation::Absent };
-    let (want_meta, want_subjects, want_role) = desired.parts();
-    let (meta, subjects, role) = live.parts();
-    let mut changes = Vec::new();
-    if subjects != want_subjects {
-        let names: Vec<String> = subjects.iter().map(|s| format!("{} {}", s.kind, s.name)).collect();
-        changes.push(format!("subjects are now [{}]", names.join(", ")));
-    }
-    if role != want_role {
-        changes.push(format!("roleRef is now {} {}", role.kind, role.name));
-    }
-    let want_labels = want_meta.labels.clone().unwrap_or_default();
-    let labels = meta.labels.clone().unwrap_or_default();
-    if want_labels.iter().any(|(k, v)| labels.get(k) != Some(v)) {
-        changes.push("kudo's labels were changed".into());
-    }
-    let want_expiry = want_meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION));
-    if meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION)) != want_expiry {
-        changes.push(format!("its {EXPIRES_AT_ANNOTATION} annotation was changed"));
-    }
-    if !owned_by(meta, want_meta) {
-        changes.push("it is not owned by this escalation".into());
-    }
-    if meta.deletion_timestamp.is_some() {
-        changes.push("it is being deleted".into());
-    }
-    if changes.is_empty() { Observation::Intact } else { Observation::Tampered(changes.join("; ")) }
-}
-
-fn owned_by(meta: &ObjectMeta, want: &ObjectMeta) -> bool {
-    let owner_uid = want.owner_references.as_ref().and_then(|o| o.first()).map(|o| &o.uid);
-    meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == owner_uid)
-}
-
-/// Whether a live binding is the one kudo created for `escalation` under
-/// this ref: the same UID when status knows it, else (a PENDING ref, created
-/// or not before a crash) kudo's labels for this escalation and an
-/// ownerReference to it. A foreign namesake is never deleted by name alone.
-pub fn is_kudos(escalation: &Escalation, grant: &GrantRef, live: &Binding) -> bool {
-    let meta = live.metadata();
-    if grant.reference.uid.is_some() && meta.uid == grant.reference.uid {
-        return true;
-    }
-    let Some(name) = escalation.metadata.name.as_deref() else { return false };
-    let labelled = labels(name).iter().all(|(k, v)| meta.labels.as_ref().and_then(|l| l.get(k)) == Some(v));
-    let owned = meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == escalation.metadata.uid.as_ref());
-    labelled && owned
 }
 
 /// Talks to the API server about bindings.
@@ -247,7 +99,7 @@ impl Grants {
         escalation: &Escalation,
         grant: &GrantRef,
     ) -> Result<Result<Written, Observation>, GrantError> {
-        let desired = binding(escalation, grant)?;
+        let desired = binding(escalation, grant).ok_or(GrantError::Unidentified)?;
         let name = grant.reference.name.clone();
         let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
         let created = match &desired {
@@ -438,36 +290,3 @@ fn kind_name(kind: GrantKind) -> &'static str {
 }
 
 const SWEEP_PAGE: u32 = 500;
-
-/// Why a kudo-labelled binding found by the sweep must go (DESIGN §4), or
-/// `None` when its escalation is ACCEPTED, unexpired, and names this very
-/// binding as live.
-pub fn orphan_reason(found: &Binding, escalation: Option<&Escalation>, now: jiff::Timestamp) -> Option<String> {
-    use crate::api::EscalationState;
-    let meta = found.metadata();
-    let Some(esc) = escalation else { return Some("its escalation does not exist".into()) };
-    let Some(status) = &esc.status else { return Some("its escalation was never evaluated".into()) };
-    if status.state != EscalationState::Accepted {
-        return Some(format!("its escalation is {}", status.state.as_str()));
-    }
-    match status.expires_at.as_ref() {
-        Some(at) if now < at.0 => {}
-        Some(at) => return Some(format!("its escalation expired at {}", at.0)),
-        None => return Some("its escalation has no expiresAt".into()),
-    }
-    let owned = meta.owner_references.iter().flatten().any(|o| Some(&o.uid) == esc.metadata.uid.as_ref());
-    if !owned {
-        return Some("it is not owned by the escalation of that name".into());
-    }
-    let named = status.grant_refs.iter().find(|r| {
-        Some(&r.reference.name) == meta.name.as_ref() && r.reference.namespace.as_ref() == meta.namespace.as_ref()
-    });
-    match named {
-        None => Some("its escalation does not name it".into()),
-        Some(r) if r.status == crate::api::GrantStatus::Reclaimed => Some("its escalation reclaimed it".into()),
-        Some(r) if r.reference.uid.is_some() && r.reference.uid != meta.uid => {
-            Some("it is not the binding its escalation created".into())
-        }
-        Some(_) => None,
-    }
-}

@@ -13,44 +13,16 @@ use kube::{
     api::{ApiResource, DynamicObject, GroupVersionKind, ListParams},
 };
 
-use super::{Binding, EXPIRES_AT_ANNOTATION, GrantError, Grants};
-use crate::api::{ESCALATION_LABEL, Escalation};
-
-/// What the reaper knows of one escalation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Seen {
-    pub uid: String,
-    /// `status.state`, if any.
-    pub state: Option<String>,
-}
-
-/// Why `binding` must go, or `None` to keep it.
-pub fn reason(binding: &Binding, escalations: &HashMap<String, Seen>, now: Timestamp) -> Option<String> {
-    let meta = binding.metadata();
-    let expires = meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION));
-    match expires.map(|t| t.parse::<Timestamp>()) {
-        None => return Some(format!("it has no {EXPIRES_AT_ANNOTATION} annotation")),
-        Some(Err(_)) => return Some(format!("its {EXPIRES_AT_ANNOTATION} annotation is not a time")),
-        Some(Ok(at)) if at <= now => return Some(format!("it expired at {at}")),
-        Some(Ok(_)) => {}
-    }
-    let name = meta.labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL));
-    let Some(seen) = name.and_then(|n| escalations.get(n)) else {
-        return Some("its escalation does not exist".into());
-    };
-    if !meta.owner_references.iter().flatten().any(|o| o.uid == seen.uid) {
-        return Some("it is not owned by the escalation of that name".into());
-    }
-    match seen.state.as_deref() {
-        Some("PENDING" | "ACCEPTED") => None,
-        Some(state) => Some(format!("its escalation is {state}")),
-        None => Some("its escalation was never evaluated".into()),
-    }
-}
+use super::{GrantError, Grants};
+use crate::{
+    api::{ESCALATION_LABEL, Escalation},
+    engine::binding::{Seen, reap_reason as reason},
+};
 
 /// One reaper pass; returns the bindings deleted, with why.
 pub async fn reap(client: &Client, now: Timestamp) -> Result<Vec<(String, String)>, GrantError> {
-    let escalations = list_escalations(client).await?;
+    let api = escalations_api(client);
+    let escalations = list_escalations(&api).await?;
     let grants = Grants::new(client.clone());
     let mut reaped = Vec::new();
     for cluster in [false, true] {
@@ -58,7 +30,17 @@ pub async fn reap(client: &Client, now: Timestamp) -> Result<Vec<(String, String
         loop {
             let (page, next) = grants.list_managed_page(cluster, token.as_deref()).await?;
             for binding in &page {
-                let Some(why) = reason(binding, &escalations, now) else { continue };
+                let Some(mut why) = reason(binding, &escalations, now) else { continue };
+                // An escalation created (and granted) after the list above is
+                // not in it: read it before calling its binding an orphan.
+                let label = binding.metadata().labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL));
+                if let Some(name) = label.filter(|n| !n.is_empty() && !escalations.contains_key(*n)) {
+                    let fresh: HashMap<String, Seen> = get_escalation(&api, name).await?.into_iter().collect();
+                    match reason(binding, &fresh, now) {
+                        Some(again) => why = again,
+                        None => continue,
+                    }
+                }
                 let meta = binding.metadata();
                 let name = match &meta.namespace {
                     Some(ns) => format!("rolebinding {ns}/{}", meta.name.as_deref().unwrap_or_default()),
@@ -79,11 +61,30 @@ pub async fn reap(client: &Client, now: Timestamp) -> Result<Vec<(String, String
     Ok(reaped)
 }
 
-async fn list_escalations(client: &Client) -> Result<HashMap<String, Seen>, GrantError> {
+/// Escalations as untyped objects: a malformed spec cannot fail the read.
+fn escalations_api(client: &Client) -> Api<DynamicObject> {
     use kube::Resource;
     let gvk = GroupVersionKind::gvk(&Escalation::group(&()), &Escalation::version(&()), &Escalation::kind(&()));
-    let api: Api<DynamicObject> =
-        Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, "escalations"));
+    Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, "escalations"))
+}
+
+fn seen(e: DynamicObject) -> Option<(String, Seen)> {
+    let (Some(name), Some(uid)) = (e.metadata.name, e.metadata.uid) else { return None };
+    let state = e.data.get("status").and_then(|s| s.get("state")).and_then(|s| s.as_str()).map(String::from);
+    Some((name, Seen { uid, state }))
+}
+
+async fn get_escalation(api: &Api<DynamicObject>, name: &str) -> Result<Option<(String, Seen)>, GrantError> {
+    let found = api.get_opt(name).await.map_err(|source| GrantError::Api {
+        action: "reading",
+        kind: "Escalation",
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(found.and_then(seen))
+}
+
+async fn list_escalations(api: &Api<DynamicObject>) -> Result<HashMap<String, Seen>, GrantError> {
     let mut out = HashMap::new();
     let mut lp = ListParams::default().limit(500);
     loop {
@@ -93,11 +94,7 @@ async fn list_escalations(client: &Client) -> Result<HashMap<String, Seen>, Gran
             name: String::new(),
             source,
         })?;
-        for e in list.items {
-            let (Some(name), Some(uid)) = (e.metadata.name, e.metadata.uid) else { continue };
-            let state = e.data.get("status").and_then(|s| s.get("state")).and_then(|s| s.as_str()).map(String::from);
-            out.insert(name, Seen { uid, state });
-        }
+        out.extend(list.items.into_iter().filter_map(seen));
         match list.metadata.continue_.filter(|t| !t.is_empty()) {
             Some(t) => lp = lp.continue_token(&t),
             None => break,

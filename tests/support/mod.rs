@@ -14,7 +14,7 @@ use kube::{
     api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams},
 };
 use kudo::{
-    api::{Escalation, EscalationPolicy, EscalationReview},
+    api::{Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
     controller, manifests,
 };
 use serde_json::{Value, json};
@@ -171,6 +171,18 @@ impl Cluster {
         policy: &str,
         extra: Value,
     ) -> Result<Escalation, kube::Error> {
+        self.escalate_named(user, groups, policy, None, extra).await
+    }
+
+    /// As [`Self::escalate`], under a fixed `name` instead of a generated one.
+    pub async fn escalate_named(
+        &self,
+        user: &str,
+        groups: &[&str],
+        policy: &str,
+        name: Option<&str>,
+        extra: Value,
+    ) -> Result<Escalation, kube::Error> {
         let mut spec = json!({
             "policyName": policy,
             "requestor": user,
@@ -180,10 +192,14 @@ impl Cluster {
         for (k, v) in extra.as_object().into_iter().flatten() {
             spec[k] = v.clone();
         }
+        let metadata = match name {
+            Some(name) => json!({"name": name}),
+            None => json!({"generateName": format!("{policy}-")}),
+        };
         let api: Api<Escalation> = Api::all(self.client(user).await);
         api.create(
             &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"generateName": format!("{policy}-")}, "spec": spec})).unwrap(),
+            &serde_json::from_value(json!({"metadata": metadata, "spec": spec})).unwrap(),
         )
         .await
     }
@@ -268,6 +284,21 @@ impl Cluster {
             })
             .collect()
     }
+}
+
+pub fn details(esc: &Escalation) -> String {
+    esc.status.as_ref().map(|s| s.state_details.clone()).unwrap_or_default()
+}
+
+pub fn all_reclaimed(esc: &Escalation) -> bool {
+    esc.status.as_ref().is_some_and(|s| s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed))
+}
+
+/// ACCEPTED with every binding created.
+pub fn granted(esc: Option<&Escalation>) -> bool {
+    esc.and_then(|e| e.status.as_ref()).is_some_and(|s| {
+        s.state == EscalationState::Accepted && s.grant_refs.iter().all(|r| r.status == GrantStatus::Created)
+    })
 }
 
 /// Applies `kubectl kudo manifests` with the real client (create, as `kubectl create`).
