@@ -126,6 +126,7 @@ fn crds_use_the_design_names() {
         props(schema, &["status"]),
         [
             "acceptedAt",
+            "auditedState",
             "challenges",
             "expiresAt",
             "finishedAt",

@@ -115,6 +115,11 @@ pub struct EscalationStatus {
     /// When it became DENIED or EXPIRED; retention (`--retain-finished`) counts from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
+    /// The last state an audit record was written for. A state not yet
+    /// audited (its record lost to a crash or to a write whose answer was
+    /// lost) is audited by the next reconcile: no transition goes unrecorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audited_state: Option<EscalationState>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -133,6 +138,7 @@ impl EscalationStatus {
             accepted_at: None,
             expires_at: None,
             finished_at: None,
+            audited_state: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
         }

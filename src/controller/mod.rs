@@ -137,8 +137,9 @@ impl Context {
         let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = failures.entry(name.to_string()).or_insert(0);
         *n = n.saturating_add(1);
-        // 250 ms, doubling, at most 1 min.
-        Duration::from_millis(250u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(60))
+        // 250 ms, doubling, at most 10 s: a failing reclaim is retried
+        // soon enough that revocation lag stays bounded by seconds.
+        Duration::from_millis(250u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(10))
     }
 
     fn succeeded(&self, name: &str) {

@@ -74,6 +74,33 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     }
     let now = Timestamp::now();
     let name = esc.name_any();
+    // A state reached without its audit record (a crash, or a status write
+    // whose answer was lost) is recorded now, and the mark is written with
+    // the decision's status. The cache may simply lag the mark: confirm
+    // with a fresh read first, so a healthy run records each state once.
+    let fresh;
+    let esc = if esc.status.as_ref().is_some_and(|s| s.audited_state != Some(s.state)) {
+        let Some(read) =
+            ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))?
+        else {
+            return Ok(Action::await_change());
+        };
+        if let Some(s) = read.status.as_ref().filter(|s| s.audited_state != Some(s.state)) {
+            let from = s.audited_state;
+            ctx.auditor.record(Record::new(now, audit::Action::Transition, &read, from), Some(&read)).await;
+        }
+        fresh = read;
+        &fresh
+    } else {
+        esc
+    };
+    // What the decision starts from: the stored status, its state marked as
+    // audited (the difference is written with the decision's status).
+    let mut marked = esc.clone();
+    if let Some(s) = marked.status.as_mut() {
+        s.audited_state = Some(s.state);
+    }
+
     let state = esc.state();
     if engine::retention_due(esc, ctx.retain_finished).is_some_and(|due| now >= due) {
         retire(ctx, esc).await?;
@@ -104,7 +131,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
 
     let decision = engine::decide(&engine::Inputs {
         now,
-        escalation: esc,
+        escalation: &marked,
         policy: policy.as_ref(),
         reviews: &reviews,
         rbac_use_allowed,
@@ -163,8 +190,8 @@ async fn execute(
     if !reclaim_only && esc.status.as_ref() != Some(&status) {
         current = write_status(ctx, esc, &status).await?;
     }
-    if !reclaim_only {
-        audit_transition(ctx, &current, decision.transition, now).await;
+    if !reclaim_only && audit_transition(ctx, &current, decision.transition, now).await {
+        status.audited_state = Some(status.state);
     }
     let mut outcome = Outcome::Done;
     for action in &decision.actions {
@@ -221,23 +248,26 @@ async fn execute(
     if current.status.as_ref() != Some(&status) {
         current = write_status(ctx, &current, &status).await?;
     }
-    if reclaim_only {
-        audit_transition(ctx, &current, decision.transition, now).await;
+    // Recorded once the new state is durable, then marked as recorded.
+    if reclaim_only && audit_transition(ctx, &current, decision.transition, now).await {
+        status.audited_state = Some(status.state);
+        current = write_status(ctx, &current, &status).await?;
     }
     Ok((current, outcome))
 }
 
+/// Records a transition; whether there was one.
 async fn audit_transition(
     ctx: &Context,
     current: &Escalation,
     transition: Option<(Option<EscalationState>, EscalationState)>,
     now: Timestamp,
-) {
-    if let Some((from, to)) = transition {
-        let details = current.status.as_ref().map(|s| s.state_details.as_str()).unwrap_or_default();
-        tracing::info!(escalation = %current.name_any(), from = ?from, to = ?to, details = %details, "transition");
-        ctx.auditor.record(Record::new(now, audit::Action::Transition, current, from), Some(current)).await;
-    }
+) -> bool {
+    let Some((from, to)) = transition else { return false };
+    let details = current.status.as_ref().map(|s| s.state_details.as_str()).unwrap_or_default();
+    tracing::info!(escalation = %current.name_any(), from = ?from, to = ?to, details = %details, "transition");
+    ctx.auditor.record(Record::new(now, audit::Action::Transition, current, from), Some(current)).await;
+    true
 }
 
 /// Each review is audited once, when kudo first sees it (and takes

@@ -5,6 +5,7 @@ mod admission;
 mod auth;
 mod compiled;
 mod errors;
+mod faults;
 mod objects;
 mod openapi;
 mod patch;
@@ -28,6 +29,8 @@ use axum_server::tls_rustls::RustlsConfig;
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
+
+pub use faults::{FaultConfig, FaultCounts};
 
 pub use auth::User;
 
@@ -165,6 +168,25 @@ impl FakeApiServer {
             created += 1;
         }
         Ok(created)
+    }
+
+    /// Injects faults into the requests of the configured users (`None`: off).
+    pub fn set_faults(&self, config: Option<FaultConfig>) {
+        self.faults().configure(config);
+    }
+
+    /// Every request of a faulted user fails with 503 for `length`.
+    pub fn outage(&self, length: std::time::Duration) {
+        self.faults().outage(length);
+    }
+
+    /// How many faults of each kind were injected so far.
+    pub fn fault_counts(&self) -> FaultCounts {
+        self.faults().counts()
+    }
+
+    fn faults(&self) -> Arc<faults::Faults> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).faults.clone()
     }
 
     /// Forgets the watch history (like etcd compaction): older resourceVersions answer 410 Gone.

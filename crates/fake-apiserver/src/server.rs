@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use crate::{
     auth::{self, Attributes, User},
     errors::{ApiError, ApiResult},
+    faults::Fault,
     objects::{self, Write},
     patch,
     resources::ResourceType,
@@ -101,9 +102,60 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match serve(&shared, &method, &uri, &headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let (faults, user) = {
+        let state = lock(&shared);
+        (state.faults.clone(), auth::authenticate(&state.tokens, &headers).ok().map(|u| u.name))
+    };
+    let watch = query(&uri).get("watch").is_some_and(|w| w == "true" || w == "1");
+    let write = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let update = matches!(method, Method::PUT | Method::PATCH);
+    let fault = user.and_then(|u| faults.draw(&u, write, update, watch));
+    let served = |shared: Shared| async move {
+        match serve(&shared, &method, &uri, &headers, body).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        }
+    };
+    let fail = |code: u16, reason: &'static str, message: &str| {
+        let e = ApiError { code, reason, message: message.into(), details: Value::Null };
+        let mut response = e.into_response();
+        if code == 429 {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    };
+    match fault {
+        None => served(shared).await,
+        Some(Fault::Throttle) => fail(429, "TooManyRequests", "Too many requests, please try again later."),
+        Some(Fault::Internal) => fail(500, "InternalError", "Internal error occurred: etcdserver: request timed out"),
+        Some(Fault::Unavailable | Fault::Outage) => {
+            fail(503, "ServiceUnavailable", "The server is currently unable to handle the request")
+        }
+        Some(Fault::Timeout) => fail(504, "Timeout", "Timeout: request did not complete within the allowed duration"),
+        Some(Fault::TimeoutAfterCommit) => {
+            // etcd committed, the answer was lost: the client must not assume either way.
+            let _ = served(shared).await;
+            fail(504, "Timeout", "Timeout: request did not complete within the allowed duration")
+        }
+        Some(Fault::Conflict) => fail(
+            409,
+            "Conflict",
+            "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
+        ),
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            served(shared).await
+        }
+        Some(Fault::WatchGone) => {
+            let gone = ApiError::gone("too old resource version (compacted)");
+            let body = Body::from(watch_event("ERROR", &gone.status()));
+            (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Some(Fault::WatchClose(after)) => {
+            let (parts, body) = served(shared).await.into_parts();
+            let cut = futures::StreamExt::take_until(body.into_data_stream(), tokio::time::sleep(after));
+            Response::from_parts(parts, Body::from_stream(cut))
+        }
     }
 }
 

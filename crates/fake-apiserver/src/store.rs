@@ -53,6 +53,8 @@ pub struct State {
     uids: HashSet<String>,
     dependents: HashMap<String, BTreeSet<ObjectKey>>,
     gc_candidates: BTreeSet<ObjectKey>,
+    /// Injected faults (off unless a test configures them).
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 impl State {
@@ -71,6 +73,7 @@ impl State {
             uids: HashSet::new(),
             dependents: HashMap::new(),
             gc_candidates: BTreeSet::new(),
+            faults: Arc::default(),
         }
     }
 
