@@ -1,8 +1,6 @@
 //! Who is calling (bearer tokens, impersonation) and what RBAC lets them do,
 //! evaluated from the Roles and Bindings stored in the fake itself.
 
-use std::collections::HashMap;
-
 use axum::http::HeaderMap;
 use serde_json::Value;
 
@@ -41,15 +39,6 @@ pub trait RbacSource {
     fn role_bindings(&self, namespace: &str) -> Vec<&Value>;
     fn cluster_role(&self, name: &str) -> Option<&Value>;
     fn role(&self, namespace: &str, name: &str) -> Option<&Value>;
-}
-
-pub fn authenticate(tokens: &HashMap<String, User>, headers: &HeaderMap) -> ApiResult<User> {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?;
-    tokens.get(token.trim()).cloned().ok_or_else(ApiError::unauthorized)
 }
 
 /// Applies `Impersonate-User` / `Impersonate-Group`, checking the `impersonate` verb.

@@ -3,6 +3,7 @@
 
 mod admission;
 mod auth;
+mod builtin;
 mod compiled;
 mod errors;
 mod faults;

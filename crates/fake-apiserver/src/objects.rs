@@ -103,8 +103,29 @@ fn validate_shape(state: &State, rt: &ResourceType, obj: &Value, old: Option<&Va
         if obj["roleRef"]["name"].as_str().unwrap_or_default().is_empty() {
             causes.push(("roleRef.name".into(), "Required value".into()));
         }
-        if !matches!(kind, "Role" | "ClusterRole") || (rt.kind == "ClusterRoleBinding" && kind != "ClusterRole") {
-            causes.push(("roleRef.kind".into(), format!("Unsupported value: \"{kind}\"")));
+        // Kubernetes' own words (pkg/apis/rbac/validation).
+        if rt.kind == "ClusterRoleBinding" && kind != "ClusterRole" {
+            causes.push((
+                "roleRef.kind".into(),
+                format!("Unsupported value: \"{kind}\": supported values: \"ClusterRole\""),
+            ));
+        } else if !matches!(kind, "Role" | "ClusterRole") {
+            causes.push((
+                "roleRef.kind".into(),
+                format!("Unsupported value: \"{kind}\": supported values: \"Role\", \"ClusterRole\""),
+            ));
+        }
+        for (i, subject) in obj["subjects"].as_array().into_iter().flatten().enumerate() {
+            let kind = subject["kind"].as_str().unwrap_or_default();
+            if !matches!(kind, "ServiceAccount" | "User" | "Group") {
+                causes.push((
+                    format!("subjects[{i}].kind"),
+                    format!("Unsupported value: \"{kind}\": supported values: \"ServiceAccount\", \"User\", \"Group\""),
+                ));
+            }
+            if subject["name"].as_str().unwrap_or_default().is_empty() {
+                causes.push((format!("subjects[{i}].name"), "Required value".into()));
+            }
         }
         if let Some(old) = old
             && old["roleRef"] != obj["roleRef"]

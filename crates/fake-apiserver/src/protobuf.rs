@@ -1,14 +1,21 @@
 //! The protobuf request bodies kubectl's typed clients send.
 //!
 //! kubectl encodes built-in kinds as `application/vnd.kubernetes.protobuf`
-//! and, unlike CBOR, never falls back to JSON on 415, so `kubectl auth can-i`
-//! and `kubectl auth whoami` need the server to read protobuf. Only the review
-//! kinds are decoded (that is all kubectl sends this way for the resources the
-//! fake serves with typed clients); any other protobuf body answers 415, which
-//! is what a real server says for kinds without a protobuf encoding.
+//! and, unlike CBOR, never falls back to JSON on 415, so `kubectl auth can-i`,
+//! `kubectl auth whoami`, `kubectl create namespace|serviceaccount|configmap|
+//! secret|role|clusterrole|rolebinding|clusterrolebinding|token` need the
+//! server to read protobuf. Bodies are decoded with `k8s-pb`'s prost types
+//! and mapped to the JSON the rest of the fake stores. Kinds kubectl only
+//! sends as JSON (everything `create -f`/`apply` writes) or that kudo never
+//! creates with a typed client (pods, deployments, events, leases, admission
+//! policies) answer 415.
 
+use std::collections::BTreeMap;
+
+use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use k8s_pb::{
-    api::authorization::v1 as authz, apimachinery::pkg::apis::meta::v1::ObjectMeta, apimachinery::pkg::runtime::Unknown,
+    api::{authentication::v1 as authn, authorization::v1 as authz, core::v1 as core, rbac::v1 as rbac},
+    apimachinery::pkg::{apis::meta::v1::ObjectMeta, runtime::Unknown},
 };
 use prost::Message;
 use serde_json::{Map, Value, json};
@@ -29,14 +36,107 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
     let kind = type_meta.kind.unwrap_or_default();
     let raw = unknown.raw.unwrap_or_default();
     let bad = |e: prost::DecodeError| ApiError::bad_request(format!("invalid protobuf {kind}: {e}"));
+    let whole = |metadata: Option<ObjectMeta>, fields: J| {
+        let mut object = fields.0;
+        object.insert("apiVersion".into(), json!(api_version));
+        object.insert("kind".into(), json!(kind));
+        object.insert("metadata".into(), meta(metadata));
+        Ok(Value::Object(object))
+    };
+    let raw = raw.as_slice();
+    match (api_version.as_str(), kind.as_str()) {
+        ("v1", "Namespace") => {
+            let o = core::Namespace::decode(raw).map_err(bad)?;
+            let spec = J::new().strings("finalizers", o.spec.map(|s| s.finalizers).unwrap_or_default());
+            return whole(o.metadata, J::new().object("spec", spec));
+        }
+        ("v1", "ServiceAccount") => {
+            let o = core::ServiceAccount::decode(raw).map_err(bad)?;
+            let secrets = o.secrets.into_iter().map(|r| {
+                J::new()
+                    .str("kind", r.kind)
+                    .str("namespace", r.namespace)
+                    .str("name", r.name)
+                    .str("uid", r.uid)
+                    .str("apiVersion", r.api_version)
+                    .done()
+            });
+            let pulls = o.image_pull_secrets.into_iter().map(|r| J::new().str("name", r.name).done());
+            return whole(
+                o.metadata,
+                J::new()
+                    .list("secrets", secrets)
+                    .list("imagePullSecrets", pulls)
+                    .bool("automountServiceAccountToken", o.automount_service_account_token),
+            );
+        }
+        ("v1", "ConfigMap") => {
+            let o = core::ConfigMap::decode(raw).map_err(bad)?;
+            return whole(
+                o.metadata,
+                J::new().map("data", o.data).bytes("binaryData", o.binary_data).bool("immutable", o.immutable),
+            );
+        }
+        ("v1", "Secret") => {
+            let o = core::Secret::decode(raw).map_err(bad)?;
+            return whole(
+                o.metadata,
+                J::new()
+                    .bytes("data", o.data)
+                    .map("stringData", o.string_data)
+                    .str("type", o.r#type)
+                    .bool("immutable", o.immutable),
+            );
+        }
+        ("rbac.authorization.k8s.io/v1", "Role") => {
+            let o = rbac::Role::decode(raw).map_err(bad)?;
+            return whole(o.metadata, J::new().list("rules", o.rules.into_iter().map(rule)));
+        }
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+            let o = rbac::ClusterRole::decode(raw).map_err(bad)?;
+            let aggregation = o.aggregation_rule.map(|a| {
+                J::new().list("clusterRoleSelectors", a.cluster_role_selectors.into_iter().map(selector)).done()
+            });
+            return whole(
+                o.metadata,
+                J::new().list("rules", o.rules.into_iter().map(rule)).value("aggregationRule", aggregation),
+            );
+        }
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
+            let o = rbac::RoleBinding::decode(raw).map_err(bad)?;
+            return whole(o.metadata, binding(o.subjects, o.role_ref));
+        }
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+            let o = rbac::ClusterRoleBinding::decode(raw).map_err(bad)?;
+            return whole(o.metadata, binding(o.subjects, o.role_ref));
+        }
+        ("authentication.k8s.io/v1", "TokenRequest") => {
+            let o = authn::TokenRequest::decode(raw).map_err(bad)?;
+            let spec = o.spec.unwrap_or_default();
+            let bound = spec.bound_object_ref.map(|b| {
+                J::new()
+                    .str("kind", b.kind)
+                    .str("apiVersion", b.api_version)
+                    .str("name", b.name)
+                    .str("uid", b.u_id)
+                    .done()
+            });
+            let spec = J::new()
+                .strings("audiences", spec.audiences)
+                .int("expirationSeconds", spec.expiration_seconds)
+                .value("boundObjectRef", bound);
+            return whole(o.metadata, J::new().object("spec", spec));
+        }
+        _ => {}
+    }
     let (metadata, spec) = match (api_version.as_str(), kind.as_str()) {
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => {
-            let review = authz::SelfSubjectAccessReview::decode(raw.as_slice()).map_err(bad)?;
+            let review = authz::SelfSubjectAccessReview::decode(raw).map_err(bad)?;
             let spec = review.spec.unwrap_or_default();
             (review.metadata, attributes(spec.resource_attributes, spec.non_resource_attributes))
         }
         ("authorization.k8s.io/v1", "SubjectAccessReview") => {
-            let review = authz::SubjectAccessReview::decode(raw.as_slice()).map_err(bad)?;
+            let review = authz::SubjectAccessReview::decode(raw).map_err(bad)?;
             let spec = review.spec.unwrap_or_default();
             let mut out = attributes(spec.resource_attributes, spec.non_resource_attributes);
             put(&mut out, "user", spec.user.map(Value::from));
@@ -47,7 +147,7 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
             (review.metadata, out)
         }
         ("authentication.k8s.io/v1", "SelfSubjectReview") => {
-            let review = k8s_pb::api::authentication::v1::SelfSubjectReview::decode(raw.as_slice()).map_err(bad)?;
+            let review = authn::SelfSubjectReview::decode(raw).map_err(bad)?;
             (review.metadata, Map::new())
         }
         _ => return Err(unsupported()),
@@ -88,13 +188,108 @@ fn attributes(
     spec
 }
 
+/// The metadata a client may set on create; the server sets the rest.
 fn meta(metadata: Option<ObjectMeta>) -> Value {
-    let mut out = Map::new();
-    if let Some(m) = metadata {
-        put(&mut out, "name", m.name.map(Value::from));
-        put(&mut out, "generateName", m.generate_name.map(Value::from));
+    let Some(m) = metadata else { return json!({}) };
+    let owners = m.owner_references.into_iter().map(|o| {
+        J::new()
+            .str("apiVersion", o.api_version)
+            .str("kind", o.kind)
+            .str("name", o.name)
+            .str("uid", o.uid)
+            .bool("controller", o.controller)
+            .bool("blockOwnerDeletion", o.block_owner_deletion)
+            .done()
+    });
+    J::new()
+        .str("name", m.name)
+        .str("generateName", m.generate_name)
+        .str("namespace", m.namespace)
+        .map("labels", m.labels)
+        .map("annotations", m.annotations)
+        .list("ownerReferences", owners)
+        .strings("finalizers", m.finalizers)
+        .done()
+}
+
+fn rule(r: rbac::PolicyRule) -> Value {
+    J::new()
+        .strings("verbs", r.verbs)
+        .strings("apiGroups", r.api_groups)
+        .strings("resources", r.resources)
+        .strings("resourceNames", r.resource_names)
+        .strings("nonResourceURLs", r.non_resource_ur_ls)
+        .done()
+}
+
+fn selector(s: k8s_pb::apimachinery::pkg::apis::meta::v1::LabelSelector) -> Value {
+    let expressions = s
+        .match_expressions
+        .into_iter()
+        .map(|e| J::new().str("key", e.key).str("operator", e.operator).strings("values", e.values).done());
+    J::new().map("matchLabels", s.match_labels).list("matchExpressions", expressions).done()
+}
+
+fn binding(subjects: Vec<rbac::Subject>, role_ref: Option<rbac::RoleRef>) -> J {
+    let subjects = subjects.into_iter().map(|s| {
+        J::new()
+            .str("kind", s.kind)
+            .str("apiGroup", s.api_group)
+            .str("name", s.name)
+            .str("namespace", s.namespace)
+            .done()
+    });
+    let role_ref =
+        role_ref.map(|r| J::new().str("apiGroup", r.api_group).str("kind", r.kind).str("name", r.name).done());
+    J::new().list("subjects", subjects).value("roleRef", role_ref)
+}
+
+/// A JSON object built from protobuf fields: unset and empty fields are
+/// left out, as the API server's JSON encoding leaves them out.
+struct J(Map<String, Value>);
+
+impl J {
+    fn new() -> Self {
+        Self(Map::new())
     }
-    Value::Object(out)
+    fn value(mut self, key: &str, value: Option<Value>) -> Self {
+        put(&mut self.0, key, value);
+        self
+    }
+    /// Go leaves empty strings out of JSON (`omitempty`) but writes them in protobuf.
+    fn str(self, key: &str, value: Option<String>) -> Self {
+        self.value(key, value.filter(|v| !v.is_empty()).map(Value::from))
+    }
+    fn bool(self, key: &str, value: Option<bool>) -> Self {
+        self.value(key, value.map(Value::from))
+    }
+    fn int(self, key: &str, value: Option<i64>) -> Self {
+        self.value(key, value.map(Value::from))
+    }
+    fn object(self, key: &str, value: J) -> Self {
+        let value = (!value.0.is_empty()).then(|| value.done());
+        self.value(key, value)
+    }
+    fn list(self, key: &str, items: impl Iterator<Item = Value>) -> Self {
+        let items: Vec<Value> = items.collect();
+        let value = (!items.is_empty()).then_some(Value::Array(items));
+        self.value(key, value)
+    }
+    fn strings(self, key: &str, items: Vec<String>) -> Self {
+        self.list(key, items.into_iter().map(Value::from))
+    }
+    fn map(self, key: &str, map: BTreeMap<String, String>) -> Self {
+        let value = (!map.is_empty()).then(|| json!(map));
+        self.value(key, value)
+    }
+    /// Byte values travel base64-encoded in JSON.
+    fn bytes(self, key: &str, map: BTreeMap<String, Vec<u8>>) -> Self {
+        let encoded: BTreeMap<String, String> = map.into_iter().map(|(k, v)| (k, BASE64.encode(v))).collect();
+        self.map(key, encoded)
+    }
+    fn done(self) -> Value {
+        Value::Object(self.0)
+    }
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {

@@ -104,7 +104,7 @@ pub async fn handle(
 ) -> Response {
     let (faults, user) = {
         let state = lock(&shared);
-        (state.faults.clone(), auth::authenticate(&state.tokens, &headers).ok().map(|u| u.name))
+        (state.faults.clone(), state.authenticate(&headers).ok().map(|u| u.name))
     };
     let watch = query(&uri).get("watch").is_some_and(|w| w == "true" || w == "1");
     let write = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
@@ -166,7 +166,7 @@ fn query(uri: &Uri) -> HashMap<String, String> {
 async fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> ApiResult<Response> {
     let user = {
         let state = lock(shared);
-        let user = auth::authenticate(&state.tokens, headers)?;
+        let user = state.authenticate(headers)?;
         auth::impersonate(&*state, user, headers)?
     };
     let q = query(uri);
@@ -283,6 +283,10 @@ async fn resource(
             details: Value::Null,
         })?
     };
+    let token_request = rt.plural == "serviceaccounts" && t.sub == "token" && !t.name.is_empty();
+    if token_request {
+        return token(shared, method, &t, headers, body, &user);
+    }
     let unknown_sub = !t.sub.is_empty() && (t.sub != "status" || !rt.status);
     if (!rt.namespaced && !t.namespace.is_empty()) || unknown_sub {
         return Err(not_found_path());
@@ -534,11 +538,29 @@ fn unknown_fields(rt: &ResourceType, q: &HashMap<String, String>, obj: &Value) -
             "fieldValidation: Unsupported value: \"{mode}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
         )));
     }
-    let Some(schema) = rt.schema.as_ref().filter(|_| mode != "Ignore") else { return Ok(Vec::new()) };
-    let unknown = crate::schema::prune_unknown(schema, &mut obj.clone());
+    if mode == "Ignore" {
+        return Ok(Vec::new());
+    }
+    let unknown = match (&rt.schema, crate::builtin::round_trip(&rt.group, &rt.kind, obj)) {
+        (Some(schema), _) => crate::schema::prune_unknown(schema, &mut obj.clone()),
+        (None, Some(Ok(decoded))) => crate::builtin::unknown(obj, &decoded),
+        (None, Some(Err(why))) => {
+            return Err(ApiError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: {why}",
+                rt.kind, rt.version, rt.kind
+            )));
+        }
+        (None, None) => Vec::new(),
+    };
     if mode == "Strict" && !unknown.is_empty() {
         let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-        return Err(ApiError::bad_request(format!("strict decoding error: {}", fields.join(", "))));
+        return Err(ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
+            rt.kind,
+            rt.version,
+            rt.kind,
+            fields.join(", ")
+        )));
     }
     Ok(unknown)
 }
@@ -749,6 +771,70 @@ fn watch(shared: &Shared, rt: &ResourceType, t: &Target, q: &HashMap<String, Str
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
     let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<_, std::io::Error>));
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// TokenRequest (`POST …/serviceaccounts/NAME/token`, what `kubectl create
+/// token` sends): a bearer token for that ServiceAccount, valid until it
+/// expires or the ServiceAccount is deleted.
+fn token(
+    shared: &Shared,
+    method: &Method,
+    t: &Target,
+    headers: &HeaderMap,
+    body: Bytes,
+    user: &User,
+) -> ApiResult<Response> {
+    if method != Method::POST {
+        return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
+    }
+    let attrs = Attributes {
+        verb: "create".into(),
+        group: String::new(),
+        resource: "serviceaccounts".into(),
+        subresource: "token".into(),
+        namespace: t.namespace.clone(),
+        name: t.name.clone(),
+    };
+    let mut state = lock(shared);
+    if !auth::allowed(&*state, user, &attrs) {
+        let mut e = ApiError::forbidden(&user.name, "create", "serviceaccounts/token", "", &scope(&t.namespace));
+        e.message =
+            e.message.replacen("serviceaccounts/token is", &format!("serviceaccounts/token \"{}\" is", t.name), 1);
+        return Err(e);
+    }
+    let mut request = parse_body(&body, headers)?;
+    let sa = state
+        .get("/serviceaccounts", &t.namespace, &t.name)
+        .ok_or_else(|| ApiError::not_found("", "serviceaccounts", &t.name))?;
+    let uid = sa["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let seconds = request["spec"]["expirationSeconds"].as_i64().unwrap_or(3600);
+    if seconds < 600 {
+        return Err(ApiError::invalid(
+            "authentication.k8s.io",
+            "TokenRequest",
+            &t.name,
+            vec![("spec.expirationSeconds".into(), "may not specify a duration less than 10 minutes".into())],
+        ));
+    }
+    let seconds = seconds.min(2 * 24 * 3600);
+    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds);
+    let token = format!("sa-{}", uuid::Uuid::new_v4().simple());
+    state.sa_tokens.insert(
+        token.clone(),
+        crate::store::SaToken { namespace: t.namespace.clone(), name: t.name.clone(), uid, expires },
+    );
+    request["apiVersion"] = json!("authentication.k8s.io/v1");
+    request["kind"] = json!("TokenRequest");
+    request["metadata"]["name"] = json!(t.name);
+    request["metadata"]["namespace"] = json!(t.namespace);
+    request["metadata"]["creationTimestamp"] = json!(crate::objects::now());
+    request["spec"]["expirationSeconds"] = json!(seconds);
+    if request["spec"]["audiences"].is_null() {
+        request["spec"]["audiences"] = json!(["https://kubernetes.default.svc.cluster.local"]);
+    }
+    let expiration = jiff::Timestamp::from_second(expires.as_second()).unwrap_or(expires);
+    request["status"] = json!({"token": token, "expirationTimestamp": expiration.to_string()});
+    Ok(json_response(StatusCode::CREATED, request))
 }
 
 /// SelfSubjectReview, SubjectAccessReview, SelfSubjectAccessReview: answered, not stored.

@@ -45,6 +45,9 @@ pub struct State {
     history_limit: usize,
     pub tx: broadcast::Sender<Arc<Event>>,
     pub tokens: HashMap<String, User>,
+    /// Tokens minted by TokenRequest (`serviceaccounts/token`): valid while
+    /// their ServiceAccount (that very UID) exists and until they expire.
+    pub sa_tokens: HashMap<String, SaToken>,
     /// Server-side apply: fields each manager owns, by object.
     pub managed: HashMap<ObjectKey, BTreeMap<String, Vec<String>>>,
     /// Garbage-collector graph, kept up to date by `put` so collection costs
@@ -57,7 +60,41 @@ pub struct State {
     pub faults: Arc<crate::faults::Faults>,
 }
 
+#[derive(Clone, Debug)]
+pub struct SaToken {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub expires: jiff::Timestamp,
+}
+
 impl State {
+    /// The user a request's bearer token names: a fixed account, or a
+    /// ServiceAccount token that is still valid.
+    pub fn authenticate(&self, headers: &axum::http::HeaderMap) -> crate::errors::ApiResult<User> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(crate::errors::ApiError::unauthorized)?;
+        if let Some(user) = self.tokens.get(token) {
+            return Ok(user.clone());
+        }
+        let minted = self.sa_tokens.get(token).filter(|t| {
+            t.expires > jiff::Timestamp::now()
+                && self
+                    .get("/serviceaccounts", &t.namespace, &t.name)
+                    .is_some_and(|sa| sa["metadata"]["uid"] == t.uid.as_str())
+        });
+        let t = minted.ok_or_else(crate::errors::ApiError::unauthorized)?;
+        let ns_group = format!("system:serviceaccounts:{}", t.namespace);
+        Ok(User::new(
+            &format!("system:serviceaccount:{}:{}", t.namespace, t.name),
+            &["system:serviceaccounts", &ns_group],
+        ))
+    }
+
     pub fn new(tokens: HashMap<String, User>, history_limit: usize) -> Self {
         let (tx, _) = broadcast::channel(65_536);
         Self {
@@ -69,6 +106,7 @@ impl State {
             history_limit,
             tx,
             tokens,
+            sa_tokens: HashMap::new(),
             managed: HashMap::new(),
             uids: HashSet::new(),
             dependents: HashMap::new(),

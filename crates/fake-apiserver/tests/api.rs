@@ -280,3 +280,38 @@ async fn namespaces_delete_their_contents() {
     assert_eq!(code(cms.get("a").await.unwrap_err()), 404);
     assert_eq!(code(nss.get("tmp").await.unwrap_err()), 404);
 }
+
+/// As the real collector and authorizer do: a dependent whose owner UID
+/// never existed is collected, and a terminating binding still grants.
+#[tokio::test]
+async fn dangling_owners_are_collected_and_terminating_bindings_still_grant() {
+    use k8s_openapi::api::rbac::v1::RoleBinding;
+    let (fake, client) = cluster().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mut orphan = cm("orphan", "x");
+    orphan.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "never", "uid": "00000000-0000-0000-0000-000000000000",
+        }))
+        .unwrap(),
+    ]);
+    cms.create(&PostParams::default(), &orphan).await.unwrap();
+    assert!(cms.get_opt("orphan").await.unwrap().is_none(), "an object owned by no live UID is collected");
+
+    let rbs: Api<RoleBinding> = Api::namespaced(client.clone(), "default");
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+    }))
+    .unwrap();
+    rbs.create(&PostParams::default(), &binding).await.unwrap();
+    rbs.delete("held", &DeleteParams::default()).await.unwrap();
+    assert!(rbs.get("held").await.unwrap().metadata.deletion_timestamp.is_some());
+    let as_alice: Api<ConfigMap> = Api::namespaced(fake.client("alice").await, "default");
+    as_alice.list(&ListParams::default()).await.expect("a terminating binding still grants");
+    rbs.patch("held", &PatchParams::default(), &Patch::Merge(&json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
+    assert_eq!(code(as_alice.list(&ListParams::default()).await.unwrap_err()), 403);
+}

@@ -162,3 +162,157 @@ async fn bound_admission_policies_judge_requests() {
     let (ok, out) = kubectl(&fake, &["--context", "admin", "apply", "-f", "-"], Some(&cm("alice")));
     assert!(!ok && out.contains("owner must be admin"), "{out}");
 }
+
+/// What users and admins type, each checked for what a real API server
+/// answers (issue 12's conformance table). Runs in order: later rows use
+/// what earlier rows made.
+#[tokio::test(flavor = "multi_thread")]
+async fn conformance_table() {
+    let fake = FakeApiServer::start(vec![Account::new("alice", &["squad-a"])]).await.unwrap();
+    let stream = concat!(
+        r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "s1"}}"#,
+        "\n",
+        r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "s2"}}"#,
+        "\n"
+    );
+    let rb_yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: applied, namespace: x}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: u}]\n";
+    let cm_yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm2, namespace: x}\ndata: {a: b}\n";
+    // (args, stdin, what the output contains)
+    let succeeds: &[(&[&str], Option<&str>, &str)] = &[
+        (&["create", "namespace", "x"], None, "namespace/x created"),
+        (
+            &["create", "rolebinding", "r", "--clusterrole=view", "--user=u", "-n", "x"],
+            None,
+            "rolebinding.rbac.authorization.k8s.io/r created",
+        ),
+        (
+            &["create", "clusterrolebinding", "c", "--clusterrole=view", "--user=u"],
+            None,
+            "clusterrolebinding.rbac.authorization.k8s.io/c created",
+        ),
+        (&["create", "serviceaccount", "s", "-n", "x"], None, "serviceaccount/s created"),
+        (&["create", "configmap", "cm", "--from-literal=k=v", "-n", "x"], None, "configmap/cm created"),
+        (&["create", "secret", "generic", "sec", "--from-literal=k=v", "-n", "x"], None, "secret/sec created"),
+        (
+            &["create", "role", "ro", "--verb=get", "--resource=pods", "-n", "x"],
+            None,
+            "role.rbac.authorization.k8s.io/ro created",
+        ),
+        (
+            &["create", "clusterrole", "cro", "--verb=get", "--resource=pods"],
+            None,
+            "clusterrole.rbac.authorization.k8s.io/cro created",
+        ),
+        (&["create", "-f", "-"], Some(stream), "namespace/s2 created"),
+        (&["apply", "-f", "-"], Some(rb_yaml), "rolebinding.rbac.authorization.k8s.io/applied created"),
+        (&["apply", "--server-side", "-f", "-"], Some(cm_yaml), "configmap/cm2 serverside-applied"),
+        (
+            &["patch", "configmap", "cm", "-n", "x", "--type", "merge", "-p", r#"{"data":{"m":"1"}}"#],
+            None,
+            "configmap/cm patched",
+        ),
+        (
+            &[
+                "patch",
+                "configmap",
+                "cm",
+                "-n",
+                "x",
+                "--type",
+                "json",
+                "-p",
+                r#"[{"op":"add","path":"/data/j","value":"2"}]"#,
+            ],
+            None,
+            "configmap/cm patched",
+        ),
+        (&["label", "configmap", "cm", "-n", "x", "team=a"], None, "configmap/cm labeled"),
+        (&["annotate", "configmap", "cm", "-n", "x", "note=b"], None, "configmap/cm annotated"),
+        (
+            &["get", "configmap", "cm", "-n", "x", "-o", "jsonpath={.data.k}{.data.m}{.data.j}{.metadata.labels.team}"],
+            None,
+            "v12a",
+        ),
+        (
+            &[
+                "get",
+                "rolebinding",
+                "r",
+                "-n",
+                "x",
+                "-o",
+                "jsonpath={.roleRef.name}/{.subjects[0].kind}/{.subjects[0].name}",
+            ],
+            None,
+            "view/User/u",
+        ),
+        (&["get", "secret", "sec", "-n", "x", "-o", "jsonpath={.data.k}"], None, "dg=="),
+        (&["get", "namespaces", "-o", "wide"], None, "s1"),
+        (&["get", "serviceaccount", "s", "-n", "x", "-o", "yaml"], None, "name: s"),
+        (&["auth", "can-i", "create", "pods", "-n", "x"], None, "yes"),
+        (&["auth", "whoami"], None, "admin"),
+        (&["delete", "configmap", "cm", "-n", "x", "--wait"], None, "configmap \"cm\" deleted"),
+    ];
+    for (args, stdin, expect) in succeeds {
+        let (ok, out) = kubectl(&fake, args, *stdin);
+        assert!(ok && out.contains(expect), "kubectl {}: {out}", args.join(" "));
+    }
+
+    // A token for a ServiceAccount authenticates as it, until it is deleted.
+    let (ok, token) = kubectl(&fake, &["create", "token", "s", "-n", "x", "--duration", "15m"], None);
+    assert!(ok && !token.trim().is_empty(), "{token}");
+    let (ok, out) = kubectl(
+        &fake,
+        &["--token", token.trim(), "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+        None,
+    );
+    assert!(ok && out == "system:serviceaccount:x:s", "{out}");
+    let (ok, out) = kubectl(&fake, &["--token", token.trim(), "auth", "can-i", "list", "pods", "-n", "x"], None);
+    assert!(!ok && out.contains("no"), "a fresh ServiceAccount may do nothing: {out}");
+    let (ok, out) = kubectl(&fake, &["--context", "alice", "create", "token", "s", "-n", "x"], None);
+    assert!(!ok && out.contains("cannot create resource \"serviceaccounts/token\""), "{out}");
+    let (ok, out) = kubectl(&fake, &["create", "token", "s", "-n", "x", "--duration", "1m"], None);
+    assert!(!ok && out.contains("may not specify a duration less than 10 minutes"), "{out}");
+    kubectl(&fake, &["delete", "serviceaccount", "s", "-n", "x"], None);
+    let (ok, out) = kubectl(&fake, &["--token", token.trim(), "auth", "whoami"], None);
+    assert!(!ok && out.contains("Unauthorized"), "a deleted ServiceAccount's token stops working: {out}");
+
+    // What a real server refuses, the fake refuses with the same words.
+    let bogus = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: bad, namespace: x}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nbogus: 1\n";
+    let binding = |role_kind: &str, subject_kind: &str| {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: b, namespace: x}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {role_kind}, name: view}}\nsubjects: [{{kind: {subject_kind}, name: u}}]\n"
+        )
+    };
+    let (bad_kind, bad_subject) = (binding("Foo", "User"), binding("ClusterRole", "Userx"));
+    let fails: &[(&[&str], Option<&str>, &str)] = &[
+        (
+            &["apply", "--validate=strict", "-f", "-"],
+            Some(bogus),
+            r#"RoleBinding in version "v1" cannot be handled as a RoleBinding: strict decoding error: unknown field "bogus""#,
+        ),
+        (
+            &["create", "rolebinding", "r", "--clusterrole=view", "--user=u", "-n", "missing"],
+            None,
+            r#"namespaces "missing" not found"#,
+        ),
+        (&["get", "configmap", "nope", "-n", "x"], None, r#"configmaps "nope" not found"#),
+        (&["create", "namespace", "x"], None, r#"namespaces "x" already exists"#),
+        (
+            &["apply", "-f", "-"],
+            Some(&bad_kind),
+            r#"roleRef.kind: Unsupported value: "Foo": supported values: "Role", "ClusterRole""#,
+        ),
+        (
+            &["apply", "-f", "-"],
+            Some(&bad_subject),
+            r#"subjects[0].kind: Unsupported value: "Userx": supported values: "ServiceAccount", "User", "Group""#,
+        ),
+    ];
+    for (args, stdin, expect) in fails {
+        let (ok, out) = kubectl(&fake, args, *stdin);
+        assert!(!ok && out.contains(expect), "kubectl {} should fail with {expect:?}: {out}", args.join(" "));
+    }
+    let (ok, out) = kubectl(&fake, &["apply", "--validate=warn", "-f", "-"], Some(bogus));
+    assert!(ok && out.contains(r#"unknown field "bogus""#), "{out}");
+}
