@@ -13,8 +13,9 @@ use kube::{
 };
 
 use super::{
+    error::{UserError, exit, explain},
     format,
-    session::{Session, UserError, exit, explain},
+    session::Session,
 };
 use crate::{
     api::{DurationText, Escalation, EscalationPolicy, EscalationSpec, EscalationState, GROUP, GrantStatus},

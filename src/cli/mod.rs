@@ -9,14 +9,18 @@ use crate::{api, manifests};
 
 mod complete;
 mod controller;
+mod error;
 mod escalate;
 mod format;
 pub mod kubeconfig;
 mod list;
+mod policies;
 mod review;
+mod revoke;
 mod session;
+mod status;
 
-pub use session::{UserError, exit};
+pub use error::{UserError, exit};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,11 +49,11 @@ pub enum Command {
     #[command(visible_alias = "ls")]
     List(list::ListArgs),
     /// One escalation in detail: state, challenges, grants, timeline.
-    Status(list::NameArg),
+    Status(status::NameArg),
     /// End an escalation early; its grants are reclaimed at once.
-    Revoke(list::RevokeArgs),
+    Revoke(revoke::RevokeArgs),
     /// The policies I may use: what they grant, where, for how long, and what they ask first.
-    Policies(list::PoliciesArgs),
+    Policies(policies::PoliciesArgs),
     /// Print the install (CRDs, RBAC, admission policies, controller) as YAML.
     ///
     /// Apply with: kubectl kudo manifests | kubectl apply -f -
@@ -139,9 +143,9 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Approve(args) => review::run(&session, args, Approved).await,
         Command::Deny(args) => review::run(&session, args, Rejected).await,
         Command::List(args) => list::list(&session, args).await,
-        Command::Status(args) => list::status(&session, args).await,
-        Command::Revoke(args) => list::revoke(&session, args).await,
-        Command::Policies(args) => list::policies(&session, args).await,
+        Command::Status(args) => status::status(&session, args).await,
+        Command::Revoke(args) => revoke::revoke(&session, args).await,
+        Command::Policies(args) => policies::policies(&session, args).await,
         Command::Controller(_)
         | Command::Manifests { .. }
         | Command::Reap

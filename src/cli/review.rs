@@ -7,8 +7,9 @@ use jiff::Timestamp;
 use kube::{Api, ResourceExt, api::PostParams};
 
 use super::{
+    error::{UserError, explain},
     format,
-    session::{Session, UserError, explain},
+    session::Session,
 };
 use crate::{
     api::{

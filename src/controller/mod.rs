@@ -1,9 +1,12 @@
 //! `kubectl kudo controller`: the reconcile loop of DESIGN §2–§6.
 //!
 //! Layout: `reconcile` (one escalation: read, decide, apply), `sweep` (the
-//! periodic safety nets), `leader` (Lease election), `metrics`, and here the
-//! wiring: watches, stores, the HTTP endpoints and shutdown.
+//! periodic safety nets), `context` (what reconciles share), `leader` (Lease
+//! election), `metrics`, `http` (health and metrics endpoints), and here the
+//! wiring: options, watches, stores and shutdown.
 
+mod context;
+mod http;
 mod leader;
 mod metrics;
 mod reconcile;
@@ -36,6 +39,7 @@ use kube::{
     },
 };
 
+pub use context::Context;
 pub use metrics::Metrics;
 pub use reconcile::ReconcileError;
 
@@ -44,7 +48,6 @@ use crate::{
     audit::{Auditor, EventWriter, Sink, SinkConfig},
     engine,
     grants::Grants,
-    manifests::admission::GUARDS,
 };
 
 /// How the controller runs; `kubectl kudo controller --help` documents each.
@@ -92,61 +95,6 @@ impl Default for Options {
     }
 }
 
-pub struct Context {
-    client: Client,
-    escalations: Api<Escalation>,
-    escalation_store: Store<Escalation>,
-    policies: Store<EscalationPolicy>,
-    /// Fed by the same watch that triggers reconciles, so a reconcile a
-    /// review (or its deletion) triggers always finds the store up to date.
-    reviews: Store<EscalationReview>,
-    guard_policies: Store<ValidatingAdmissionPolicy>,
-    guard_bindings: Store<ValidatingAdmissionPolicyBinding>,
-    grants: Grants,
-    auditor: Auditor,
-    metrics: Arc<Metrics>,
-    kudo_namespace: String,
-    /// Consecutive failures per escalation, for the retry backoff.
-    failures: Mutex<HashMap<String, u32>>,
-    retain_finished: jiff::SignedDuration,
-}
-
-impl Context {
-    /// What is wrong with the identity guards (DESIGN §3); empty when all hold.
-    fn guard_problems(&self) -> Vec<String> {
-        let policies = self.guard_policies.state();
-        let bindings = self.guard_bindings.state();
-        engine::guards::problems(
-            &GUARDS,
-            &policies.iter().map(|p| &**p).collect::<Vec<_>>(),
-            &bindings.iter().map(|b| &**b).collect::<Vec<_>>(),
-        )
-    }
-
-    /// Every review of escalation `name` the store holds.
-    fn reviews_of(&self, name: &str) -> Vec<EscalationReview> {
-        self.reviews.state().iter().filter(|r| r.spec.escalation_name == name).map(|r| (**r).clone()).collect()
-    }
-
-    /// Whether the review store has had its first full list (decisions wait for it).
-    fn reviews_ready(&self) -> bool {
-        self.reviews.wait_until_ready().now_or_never().is_some_and(|r| r.is_ok())
-    }
-
-    fn backoff(&self, name: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = failures.entry(name.to_string()).or_insert(0);
-        *n = n.saturating_add(1);
-        // 250 ms, doubling, at most 10 s: a failing reclaim is retried
-        // soon enough that revocation lag stays bounded by seconds.
-        Duration::from_millis(250u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(10))
-    }
-
-    fn succeeded(&self, name: &str) {
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("starting the audit webhook sink: {0}")]
@@ -168,7 +116,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     if let Some(addr) = opts.listen {
-        serve(addr, metrics.clone(), ready.clone(), shutdown.clone()).await?;
+        http::serve(addr, metrics.clone(), ready.clone(), shutdown.clone()).await?;
     }
 
     // A standby is ready: it is healthy and takes over when the leader goes.
@@ -394,35 +342,4 @@ async fn keep_lease(elector: Option<&leader::LeaderElector>) -> RunError {
             }
         }
     }
-}
-
-/// `/healthz` and `/readyz` (the process answers and is not shutting down),
-/// `/metrics`.
-async fn serve(
-    addr: SocketAddr,
-    metrics: Arc<Metrics>,
-    ready: Arc<AtomicBool>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), RunError> {
-    use axum::{Router, http::StatusCode, routing::get};
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| RunError::Listen { addr, source })?;
-    let app = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let ready = ready.load(Ordering::Relaxed);
-                async move { if ready { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting") } }
-            }),
-        )
-        .route("/metrics", get(move || {
-            let body = metrics.encode();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body) }
-        }));
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            tracing::error!(error = %e, "health/metrics server stopped");
-        }
-    });
-    Ok(())
 }
