@@ -533,3 +533,47 @@ async fn reaper_holds_expiry_while_the_controller_is_down() {
     cluster.wait(&name, "reclaimed", |e| e.is_some_and(all_reclaimed)).await;
     ctl.stop().await;
 }
+
+/// Found by the chaos soak: a status write that committed while its answer
+/// was lost (a 504 after commit), or a crash right after it, left the
+/// transition without an audit record. Now status says which state was last
+/// audited, and the next reconcile records any state that was not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_whose_record_was_lost_is_recorded_by_the_next_reconcile() {
+    let cluster = Cluster::new().await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let ctl = cluster.start_controller("a").await;
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let name = esc.name_any();
+    let granted_esc = cluster.wait(&name, "granted", granted).await.unwrap();
+    assert_eq!(granted_esc.status.as_ref().unwrap().audited_state, Some(EscalationState::Accepted));
+    ctl.stop().await;
+
+    // As if the controller wrote DENIED and died before its audit record.
+    let mut status = granted_esc.status.clone().unwrap();
+    status.state = EscalationState::Denied;
+    status.state_details = "written before a crash".into();
+    let as_controller: Api<Escalation> = Api::all(cluster.client(support::SA).await);
+    let patch = json!({"status": status});
+    as_controller.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    assert!(!cluster.events(&name).await.iter().any(|(r, _, _)| r == "Denied"));
+
+    let ctl = cluster.start_controller("b").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !cluster.events(&name).await.iter().any(|(r, _, _)| r == "Denied") {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", cluster.events(&name).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settled = cluster
+        .wait(&name, "marked audited and reclaimed", |e| {
+            e.and_then(|e| e.status.as_ref()).is_some_and(|s| s.audited_state == Some(EscalationState::Denied))
+                && e.is_some_and(all_reclaimed)
+        })
+        .await
+        .unwrap();
+    assert_eq!(settled.state(), Some(EscalationState::Denied));
+    assert!(cluster.kudo_bindings().await.is_empty());
+    let denied = cluster.events(&name).await.into_iter().filter(|(r, _, _)| r == "Denied").count();
+    assert_eq!(denied, 1, "recorded once");
+    ctl.stop().await;
+}

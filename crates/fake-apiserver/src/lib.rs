@@ -16,6 +16,7 @@ mod schema;
 mod selectors;
 mod server;
 mod store;
+mod strategic;
 mod table;
 mod tls;
 

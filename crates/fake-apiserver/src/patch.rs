@@ -1,5 +1,5 @@
-//! PATCH bodies: JSON merge patch, JSON patch, strategic merge patch (as a
-//! merge patch, built-ins only) and server-side apply.
+//! PATCH bodies: JSON merge patch, JSON patch and server-side apply
+//! (strategic merge patch is `strategic`).
 //!
 //! Server-side apply tracks, per manager, the leaf fields it set. Objects are
 //! granular; lists are atomic (owned whole), as for `x-kubernetes-list-type:
@@ -178,28 +178,9 @@ pub fn record_update(managed: &mut BTreeMap<String, Vec<String>>, manager: &str,
     managed.retain(|_, owned| !owned.is_empty());
 }
 
-/// Strategic merge patch approximated as a merge patch without directives.
-fn strip_directives(v: &mut Value) {
-    if let Value::Object(m) = v {
-        m.retain(|k, _| {
-            !k.starts_with("$setElementOrder")
-                && k != "$patch"
-                && k != "$retainKeys"
-                && !k.starts_with("$deleteFromPrimitiveList")
-        });
-        for child in m.values_mut() {
-            strip_directives(child);
-        }
-    }
-}
-
-pub fn merge_like(target: &Value, patch: &Value, strategic: bool) -> Value {
+pub fn merge_like(target: &Value, patch: &Value) -> Value {
     let mut out = target.clone();
-    let mut patch = patch.clone();
-    if strategic {
-        strip_directives(&mut patch);
-    }
-    json_patch::merge(&mut out, &patch);
+    json_patch::merge(&mut out, patch);
     out
 }
 

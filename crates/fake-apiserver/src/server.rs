@@ -500,9 +500,9 @@ fn patch_object(
             let patch_body: Value =
                 serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid patch body: {e}")))?;
             let mut patched = match other {
-                "application/merge-patch+json" => patch::merge_like(&live, &patch_body, false),
+                "application/merge-patch+json" => patch::merge_like(&live, &patch_body),
                 "application/strategic-merge-patch+json" if rt.schema.is_none() => {
-                    patch::merge_like(&live, &patch_body, true)
+                    crate::strategic::merge(&live, &patch_body)
                 }
                 "application/json-patch+json" => patch::json_patch(&live, &patch_body)?,
                 _ => {
