@@ -298,6 +298,7 @@ pub fn create(state: &mut State, w: &Write<'_>, mut obj: Value) -> ApiResult<Val
         obj["status"] = json!({"phase": "Active"});
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
     }
+    default_builtin(rt, &mut obj);
     let obj = validate_shape(state, rt, &obj, None)?;
     check_rbac_escalation(state, rt, &obj, w.user)?;
     admission::validate(
@@ -427,6 +428,7 @@ pub fn update(
         }
     }
     merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+    default_builtin(rt, &mut merged);
     let mut merged = validate_shape(state, rt, &merged, Some(&old))?;
     if sub.is_empty() {
         check_rbac_escalation(state, rt, &merged, w.user)?;
@@ -534,6 +536,24 @@ fn remove(state: &mut State, rt: &ResourceType, namespace: &str, name: &str) -> 
     obj["metadata"]["resourceVersion"] = json!(state.next_rv().to_string());
     state.put(&rt.id(), obj.clone(), EventType::Deleted, None);
     Some(obj)
+}
+
+/// The API server's defaults for the built-in fields kubectl and kudo read
+/// back (`SetDefaults_*` in Kubernetes): a Secret's type, and the apiGroup
+/// of User and Group subjects.
+fn default_builtin(rt: &ResourceType, obj: &mut Value) {
+    match (rt.group.as_str(), rt.plural.as_str()) {
+        ("", "secrets") if obj["type"].as_str().is_none_or(str::is_empty) => obj["type"] = json!("Opaque"),
+        ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => {
+            for subject in obj["subjects"].as_array_mut().into_iter().flatten() {
+                let kind = subject["kind"].as_str().unwrap_or_default();
+                if matches!(kind, "User" | "Group") && subject["apiGroup"].as_str().is_none_or(str::is_empty) {
+                    subject["apiGroup"] = json!("rbac.authorization.k8s.io");
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The namespace controller: delete everything inside, then the namespace.

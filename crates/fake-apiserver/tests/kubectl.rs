@@ -302,7 +302,12 @@ async fn conformance_table() {
             None,
             "view/User/u",
         ),
-        (&["get", "secret", "sec", "-n", "x", "-o", "jsonpath={.data.k}"], None, "dg=="),
+        (&["get", "secret", "sec", "-n", "x", "-o", "jsonpath={.data.k}/{.type}"], None, "dg==/Opaque"),
+        (
+            &["get", "rolebinding", "r", "-n", "x", "-o", "jsonpath={.subjects[0].apiGroup}"],
+            None,
+            "rbac.authorization.k8s.io",
+        ),
         (&["get", "namespaces", "-o", "wide"], None, "s1"),
         (&["get", "serviceaccount", "s", "-n", "x", "-o", "yaml"], None, "name: s"),
         (&["auth", "can-i", "create", "pods", "-n", "x"], None, "yes"),
