@@ -387,7 +387,10 @@ async fn missing_identity_guards_deny_instead_of_trusting_the_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dangerous_policies_are_reported_on_their_status() {
     let cluster = Cluster::new().await;
-    let ctl = cluster.start_controller("a").await;
+    // The report follows policy writes, not the (here hourly) sweep.
+    let mut options = Cluster::controller_options("a");
+    options.sweep_interval = Duration::from_secs(3600);
+    let ctl = cluster.start_controller_with(options).await;
     support::create_json(
         &cluster.client("admin").await,
         json!({

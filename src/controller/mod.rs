@@ -138,7 +138,13 @@ pub async fn run(
         }
     }
 
-    let policies = spawn_store(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default());
+    // Policies as the watch sees them written, for their status report.
+    let (policy_tx, mut policy_rx) = tokio::sync::mpsc::channel::<EscalationPolicy>(256);
+    let policies = spawn_store_notifying(
+        Api::<EscalationPolicy>::all(client.clone()),
+        watcher::Config::default(),
+        Some(policy_tx),
+    );
     let guard_policies = spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
     let guard_bindings =
         spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
@@ -214,6 +220,12 @@ pub async fn run(
     let reconciles =
         controller.run(reconcile_logged, error_policy, ctx.clone()).for_each(|_| futures::future::ready(()));
     let sweeper = periodic(ctx.clone(), opts.sweep_interval, escalation_store);
+    let reporting = ctx.clone();
+    tokio::spawn(async move {
+        while let Some(policy) = policy_rx.recv().await {
+            sweep::report_policy(&reporting, &policy).await;
+        }
+    });
     let lease_kept = keep_lease(elector.as_ref());
     tokio::pin!(reconciles, sweeper, lease_kept);
     let result = tokio::select! {
@@ -253,11 +265,30 @@ where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
+    spawn_store_notifying(api, config, None)
+}
+
+/// A cache kept by a watch; each object the watch sees written also goes to
+/// `notify` (dropped when it is full: the periodic pass catches up).
+fn spawn_store_notifying<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    notify: Option<tokio::sync::mpsc::Sender<K>>,
+) -> Store<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
     let (store, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).touched_objects();
-    tokio::spawn(stream.for_each(|r| {
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "watch failed; retrying");
+    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).applied_objects();
+    tokio::spawn(stream.for_each(move |r| {
+        match r {
+            Ok(object) => {
+                if let Some(tx) = &notify {
+                    let _ = tx.try_send(object);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
         }
         futures::future::ready(())
     }));

@@ -90,38 +90,45 @@ async fn sweep_one(ctx: &Context, found: &Binding) -> Result<usize, grants::Gran
     Ok(1)
 }
 
-/// Sets `Ready` and `DangerousRole` on every policy whose conditions changed.
+/// Sets `Ready` and `DangerousRole` on every policy whose conditions changed
+/// (periodically: a granted role may have changed since).
 pub async fn report_policies(ctx: &Context) {
     for policy in ctx.policies.state() {
-        let conditions = match conditions(ctx, &policy).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(policy = %policy.name_any(), error = %e, "could not read the roles a policy grants");
-                continue;
-            }
-        };
-        let current = policy.status.clone().unwrap_or_default();
-        let same = current.observed_generation == policy.metadata.generation
-            && conditions.len() == current.conditions.len()
-            && conditions.iter().zip(&current.conditions).all(|(a, b)| {
-                a.type_ == b.type_ && a.status == b.status && a.reason == b.reason && a.message == b.message
-            });
-        if same {
-            continue;
+        report_policy(ctx, &policy).await;
+    }
+}
+
+/// Sets `Ready` and `DangerousRole` on one policy, if they changed; run for
+/// every policy the watch sees written, so an edit is reported at once.
+pub async fn report_policy(ctx: &Context, policy: &EscalationPolicy) {
+    let conditions = match conditions(ctx, policy).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(policy = %policy.name_any(), error = %e, "could not read the roles a policy grants");
+            return;
         }
-        let status = EscalationPolicyStatus { conditions, observed_generation: policy.metadata.generation };
-        let patch = json!({
-            "apiVersion": crate::api::API_VERSION, "kind": "EscalationPolicy",
-            "metadata": {"name": policy.name_any()},
-            "status": status,
-        });
-        let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
-        if let Err(e) = api
-            .patch_status(&policy.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
-            .await
-        {
-            tracing::warn!(policy = %policy.name_any(), error = %e, "could not write policy status");
-        }
+    };
+    let current = policy.status.clone().unwrap_or_default();
+    let same = current.observed_generation == policy.metadata.generation
+        && conditions.len() == current.conditions.len()
+        && conditions
+            .iter()
+            .zip(&current.conditions)
+            .all(|(a, b)| a.type_ == b.type_ && a.status == b.status && a.reason == b.reason && a.message == b.message);
+    if same {
+        return;
+    }
+    let status = EscalationPolicyStatus { conditions, observed_generation: policy.metadata.generation };
+    let patch = json!({
+        "apiVersion": crate::api::API_VERSION, "kind": "EscalationPolicy",
+        "metadata": {"name": policy.name_any()},
+        "status": status,
+    });
+    let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
+    if let Err(e) =
+        api.patch_status(&policy.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await
+    {
+        tracing::warn!(policy = %policy.name_any(), error = %e, "could not write policy status");
     }
 }
 
