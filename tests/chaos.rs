@@ -325,9 +325,12 @@ async fn chaos_soak_keeps_every_invariant() {
     // 1. No binding outlived its escalation beyond the allowance, at any sample.
     assert!(worst_lag_seen.is_empty(), "bindings outlived their escalations: {worst_lag_seen:#?}");
     // 2. Every ACCEPTED escalation holds exactly the bindings status names.
+    // Bindings first: one that expires in between is then EXPIRED in the
+    // second read, as the controller deletes its bindings before writing it.
     let bindings: HashMap<String, Option<String>> =
         kudo_bindings(&cluster).await.into_iter().map(|(key, _, uid, _)| (key, uid)).collect();
-    for e in escalations.iter().filter(|e| e.state() == Some(EscalationState::Accepted)) {
+    let now_escalations = as_admin.list(&ListParams::default()).await.unwrap().items;
+    for e in now_escalations.iter().filter(|e| e.state() == Some(EscalationState::Accepted)) {
         for r in &e.status.as_ref().unwrap().grant_refs {
             let key = format!("{}/{}", r.reference.namespace.clone().unwrap_or_default(), r.reference.name);
             assert_eq!(bindings.get(&key), Some(&r.reference.uid), "{} names {key}", e.name_any());
@@ -336,6 +339,20 @@ async fn chaos_soak_keeps_every_invariant() {
     // 3. No grant was created twice for one ref.
     let log = log.lock().unwrap();
     let twice: Vec<_> = log.added.iter().filter(|(_, n)| **n > 1).collect();
+    if !twice.is_empty() {
+        let records = audit.lock().unwrap().clone();
+        for (key, _) in &twice {
+            let esc = key.rsplit('/').next().unwrap_or_default().trim_start_matches("kudo-");
+            let esc = esc.rsplit_once('-').map_or(esc, |(e, _)| e);
+            let mine: Vec<_> = records
+                .iter()
+                .filter(|r| r["escalation"] == esc)
+                .map(|r| format!("{} {} {}", r["action"], r["state"], r["text"]))
+                .collect();
+            let now = escalations.iter().find(|e| e.name_any() == esc).map(|e| format!("{:#?}", e.status));
+            report(format!("{key}: audit {mine:#?}\nstatus now: {now:?}"));
+        }
+    }
     assert!(twice.is_empty(), "created more than once: {twice:?}");
     // 4. Every state an escalation reached has an audit record.
     let records = audit.lock().unwrap().clone();

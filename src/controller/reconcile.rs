@@ -155,6 +155,8 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     match outcome {
         Outcome::Failed(e) => Err(e.into()),
         Outcome::AdoptConflict => Ok(Action::requeue(Duration::ZERO)),
+        // The watch has not caught up yet: look again shortly.
+        Outcome::Stale => Ok(Action::requeue(Duration::from_millis(200))),
         Outcome::Done | Outcome::Permanent(..) => {
             let next = requeue_at.or_else(|| engine::retention_due(&current, ctx.retain_finished));
             Ok(next.map_or_else(Action::await_change, |at| Action::requeue(until(at))))
@@ -167,6 +169,8 @@ enum Outcome {
     Done,
     /// A foreign binding holds kudo's name: the next reconcile observes it and denies.
     AdoptConflict,
+    /// The cached escalation was not the current one; nothing was done.
+    Stale,
     /// Creating grant `index` failed for a reason retrying will not fix.
     Permanent(usize, String),
     /// Failed; retried with backoff.
@@ -187,8 +191,18 @@ async fn execute(
     let mut status = decision.status;
     let reclaim_only = decision.actions.iter().all(|a| matches!(a, engine::Action::Reclaim(_)));
     let mut current = esc.clone();
-    if !reclaim_only && esc.status.as_ref() != Some(&status) {
+    let write_first = !reclaim_only && esc.status.as_ref() != Some(&status);
+    if write_first {
+        // Conditioned on the resourceVersion read: a stale view loses here.
         current = write_status(ctx, esc, &status).await?;
+    } else if decision.actions.iter().any(|a| matches!(a, engine::Action::Create(_))) {
+        // Creating with no write before it (a PENDING ref left by a crash):
+        // only from the current object, or a cache that lags could re-create
+        // a binding its escalation has since reclaimed.
+        let fresh = ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))?;
+        if fresh.as_ref().and_then(|f| f.resource_version()) != esc.resource_version() {
+            return Ok((current, Outcome::Stale));
+        }
     }
     if !reclaim_only && audit_transition(ctx, &current, decision.transition, now).await {
         status.audited_state = Some(status.state);
