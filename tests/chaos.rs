@@ -46,7 +46,17 @@ impl Controller {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
             .arg("--kubeconfig")
             .arg(cluster.fake.kubeconfig_path())
-            .args(["--context", SA, "controller", "--log-format", "json", "--log", "kudo=info,warn", "--listen", "127.0.0.1:0"])
+            .args([
+                "--context",
+                SA,
+                "controller",
+                "--log-format",
+                "json",
+                "--log",
+                "kudo=info,warn",
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .args(["--lease-duration", "3s", "--sweep-interval", "2s", "--identity", &format!("run-{runs}")])
             .stdout(Stdio::piped())
             .stderr(
