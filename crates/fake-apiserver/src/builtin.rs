@@ -3,44 +3,68 @@
 //! is unknown (refused with `fieldValidation=Strict`, warned about with
 //! `Warn`), and a value of the wrong type cannot be decoded at all.
 
-use k8s_openapi::api::{
-    admissionregistration::v1 as admission, apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination,
-    core::v1 as core, events::v1 as events, rbac::v1 as rbac,
+use k8s_openapi::{
+    Resource,
+    api::{
+        admissionregistration::v1 as admission, apps::v1 as apps, authentication::v1 as authn,
+        authorization::v1 as authz, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
+        events::v1 as events, rbac::v1 as rbac,
+    },
+    schemars::JsonSchema,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
+/// What can be done with one built-in kind's type.
+pub trait Visit {
+    fn kind<T: Resource + JsonSchema + DeserializeOwned + Serialize>(&mut self);
+}
+
+/// Every built-in kind the fake serves with a body, once; the one list both
+/// validation and the OpenAPI documents are made from.
+pub fn each_kind(v: &mut impl Visit) {
+    v.kind::<core::Namespace>();
+    v.kind::<core::ServiceAccount>();
+    v.kind::<core::ConfigMap>();
+    v.kind::<core::Secret>();
+    v.kind::<core::Pod>();
+    v.kind::<core::Event>();
+    v.kind::<events::Event>();
+    v.kind::<apps::Deployment>();
+    v.kind::<batch::CronJob>();
+    v.kind::<batch::Job>();
+    v.kind::<coordination::Lease>();
+    v.kind::<rbac::Role>();
+    v.kind::<rbac::ClusterRole>();
+    v.kind::<rbac::RoleBinding>();
+    v.kind::<rbac::ClusterRoleBinding>();
+    v.kind::<admission::ValidatingAdmissionPolicy>();
+    v.kind::<admission::ValidatingAdmissionPolicyBinding>();
+    v.kind::<authz::SubjectAccessReview>();
+    v.kind::<authz::SelfSubjectAccessReview>();
+    v.kind::<authn::SelfSubjectReview>();
+}
+
 /// The decoded-and-encoded form of `obj` for a built-in `kind`, or why it
 /// cannot be decoded; `None` for kinds without a type here.
 pub fn round_trip(group: &str, kind: &str, obj: &Value) -> Option<Result<Value, String>> {
-    fn rt<T: DeserializeOwned + Serialize>(obj: &Value) -> Result<Value, String> {
-        let typed: T = serde_json::from_value(obj.clone()).map_err(|e| e.to_string())?;
-        serde_json::to_value(typed).map_err(|e| e.to_string())
+    struct RoundTrip<'a> {
+        group: &'a str,
+        kind: &'a str,
+        obj: &'a Value,
+        out: Option<Result<Value, String>>,
     }
-    Some(match (group, kind) {
-        ("", "Namespace") => rt::<core::Namespace>(obj),
-        ("", "ServiceAccount") => rt::<core::ServiceAccount>(obj),
-        ("", "ConfigMap") => rt::<core::ConfigMap>(obj),
-        ("", "Secret") => rt::<core::Secret>(obj),
-        ("", "Pod") => rt::<core::Pod>(obj),
-        ("", "Event") => rt::<core::Event>(obj),
-        ("events.k8s.io", "Event") => rt::<events::Event>(obj),
-        ("apps", "Deployment") => rt::<apps::Deployment>(obj),
-        ("batch", "CronJob") => rt::<batch::CronJob>(obj),
-        ("batch", "Job") => rt::<batch::Job>(obj),
-        ("coordination.k8s.io", "Lease") => rt::<coordination::Lease>(obj),
-        ("rbac.authorization.k8s.io", "Role") => rt::<rbac::Role>(obj),
-        ("rbac.authorization.k8s.io", "ClusterRole") => rt::<rbac::ClusterRole>(obj),
-        ("rbac.authorization.k8s.io", "RoleBinding") => rt::<rbac::RoleBinding>(obj),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rt::<rbac::ClusterRoleBinding>(obj),
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
-            rt::<admission::ValidatingAdmissionPolicy>(obj)
+    impl Visit for RoundTrip<'_> {
+        fn kind<T: Resource + JsonSchema + DeserializeOwned + Serialize>(&mut self) {
+            if self.out.is_none() && T::GROUP == self.group && T::KIND == self.kind {
+                let typed = serde_json::from_value::<T>(self.obj.clone()).map_err(|e| e.to_string());
+                self.out = Some(typed.and_then(|t| serde_json::to_value(t).map_err(|e| e.to_string())));
+            }
         }
-        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
-            rt::<admission::ValidatingAdmissionPolicyBinding>(obj)
-        }
-        _ => return None,
-    })
+    }
+    let mut rt = RoundTrip { group, kind, obj, out: None };
+    each_kind(&mut rt);
+    rt.out
 }
 
 /// Paths (`.spec.bogus`, `.subjects[0].nme`) present in `sent` but not in

@@ -9,6 +9,7 @@ mod errors;
 mod faults;
 mod objects;
 mod openapi;
+mod openapi_v2;
 mod patch;
 mod protobuf;
 mod resources;

@@ -51,6 +51,7 @@ enum Route {
     ApiGroup(String),
     Resources(String, String),
     OpenApi,
+    OpenApiV2,
     OpenApiGroupVersion(String),
     Object(Target),
     NotFound,
@@ -63,6 +64,7 @@ fn route(path: &str) -> Route {
         ["api"] => return Route::Api,
         ["apis"] => return Route::Apis,
         ["openapi", "v3"] => return Route::OpenApi,
+        ["openapi", "v2"] => return Route::OpenApiV2,
         ["openapi", "v3", gv @ ..] => return Route::OpenApiGroupVersion(gv.join("/")),
         ["apis", g] => return Route::ApiGroup(g.to_string()),
         ["api", v] => return Route::Resources(String::new(), v.to_string()),
@@ -190,6 +192,12 @@ async fn serve(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap,
         }
         Route::Resources(g, v) => Ok(json_response(StatusCode::OK, resource_list(&lock(shared), &g, &v)?)),
         Route::OpenApi => Ok(json_response(StatusCode::OK, crate::openapi::root(&lock(shared).types))),
+        Route::OpenApiV2 => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")],
+            crate::openapi::builtins().v2(),
+        )
+            .into_response()),
         Route::OpenApiGroupVersion(gv) => match crate::openapi::group_version(&lock(shared).types, &gv) {
             Some(doc) => Ok(json_response(StatusCode::OK, doc)),
             None => Err(not_found_path()),

@@ -175,6 +175,13 @@ async fn conformance_table() {
         r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "s2"}}"#,
         "\n"
     );
+    let list = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: l1}}\n- {apiVersion: v1, kind: Namespace, metadata: {name: l2}}\n";
+    let deployment = |value: &str, second: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: x}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - {{name: a, image: nginx, env: [{{name: A, value: '{value}'}}]}}\n{second}"
+        )
+    };
+    let (web1, web2) = (deployment("1", "      - {name: b, image: busybox}\n"), deployment("2", ""));
     let rb_yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: applied, namespace: x}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: u}]\n";
     let cm_yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm2, namespace: x}\ndata: {a: b}\n";
     // (args, stdin, what the output contains)
@@ -204,6 +211,51 @@ async fn conformance_table() {
             "clusterrole.rbac.authorization.k8s.io/cro created",
         ),
         (&["create", "-f", "-"], Some(stream), "namespace/s2 created"),
+        (&["create", "-f", "-"], Some(list), "namespace/l2 created"),
+        (
+            &["run", "p", "--image=nginx", "-n", "x", "--env=A=1", "--port=80", "--", "sleep", "1"],
+            None,
+            "pod/p created",
+        ),
+        (&["create", "deployment", "d", "--image=nginx", "--replicas=2", "-n", "x"], None, "deployment.apps/d created"),
+        (&["create", "job", "j", "--image=busybox", "-n", "x", "--", "echo", "hi"], None, "job.batch/j created"),
+        (
+            &["create", "cronjob", "cj", "--image=busybox", "--schedule=*/5 * * * *", "-n", "x", "--", "date"],
+            None,
+            "cronjob.batch/cj created",
+        ),
+        (
+            &[
+                "get",
+                "pod",
+                "p",
+                "-n",
+                "x",
+                "-o",
+                "jsonpath={.spec.containers[0].args}/{.spec.containers[0].env[0].value}",
+            ],
+            None,
+            r#"["sleep","1"]/1"#,
+        ),
+        (&["get", "deployment", "d", "-n", "x", "-o", "jsonpath={.spec.replicas}"], None, "2"),
+        (&["apply", "-f", "-"], Some(&web1), "deployment.apps/web created"),
+        // A second apply sends a strategic merge patch built from the published
+        // schema: containers merge by name, env by name.
+        (&["apply", "-f", "-"], Some(&web2), "deployment.apps/web configured"),
+        (
+            &[
+                "get",
+                "deployment",
+                "web",
+                "-n",
+                "x",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[*].name}/{.spec.template.spec.containers[0].env[0].value}",
+            ],
+            None,
+            "a/2",
+        ),
+        (&["explain", "rolebinding.roleRef.kind"], None, "Kind is the type of resource being referenced"),
         (&["apply", "-f", "-"], Some(rb_yaml), "rolebinding.rbac.authorization.k8s.io/applied created"),
         (&["apply", "--server-side", "-f", "-"], Some(cm_yaml), "configmap/cm2 serverside-applied"),
         (
@@ -346,7 +398,13 @@ async fn conformance_table() {
         )
     };
     let (bad_kind, bad_subject) = (binding("Foo", "User"), binding("ClusterRole", "Userx"));
+    let bad_list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: rbac.authorization.k8s.io/v1\n  kind: RoleBinding\n  metadata: {name: lb, namespace: x}\n  roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n  subjects: [{kind: User, name: u, bogus: 1}]\n";
     let fails: &[(&[&str], Option<&str>, &str)] = &[
+        (
+            &["create", "-f", "-"],
+            Some(bad_list),
+            r#"ValidationError(RoleBinding.subjects[0]): unknown field "bogus" in io.k8s.api.rbac.v1.Subject"#,
+        ),
         (
             &["apply", "--validate=strict", "-f", "-"],
             Some(bogus),

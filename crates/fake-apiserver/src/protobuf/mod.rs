@@ -6,15 +6,19 @@
 //! secret|role|clusterrole|rolebinding|clusterrolebinding|token` need the
 //! server to read protobuf. Bodies are decoded with `k8s-pb`'s prost types
 //! and mapped to the JSON the rest of the fake stores. Kinds kubectl only
-//! sends as JSON (everything `create -f`/`apply` writes) or that kudo never
-//! creates with a typed client (pods, deployments, events, leases, admission
-//! policies) answer 415.
+//! sends as JSON (everything `create -f`/`apply` writes) and no typed
+//! kubectl command creates (events, admission policies) answer 415.
+
+mod pods;
 
 use std::collections::BTreeMap;
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use k8s_pb::{
-    api::{authentication::v1 as authn, authorization::v1 as authz, core::v1 as core, rbac::v1 as rbac},
+    api::{
+        apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz, batch::v1 as batch,
+        coordination::v1 as coordination, core::v1 as core, rbac::v1 as rbac,
+    },
     apimachinery::pkg::{apis::meta::v1::ObjectMeta, runtime::Unknown},
 };
 use prost::Message;
@@ -109,6 +113,35 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
             let o = rbac::ClusterRoleBinding::decode(raw).map_err(bad)?;
             return whole(o.metadata, binding(o.subjects, o.role_ref));
+        }
+        ("v1", "Pod") => {
+            let o = core::Pod::decode(raw).map_err(bad)?;
+            return whole(o.metadata, pods::pod(o.spec)?);
+        }
+        ("apps/v1", "Deployment") => {
+            let o = apps::Deployment::decode(raw).map_err(bad)?;
+            return whole(o.metadata, pods::deployment(o.spec)?);
+        }
+        ("batch/v1", "Job") => {
+            let o = batch::Job::decode(raw).map_err(bad)?;
+            return whole(o.metadata, pods::job(o.spec)?);
+        }
+        ("batch/v1", "CronJob") => {
+            let o = batch::CronJob::decode(raw).map_err(bad)?;
+            return whole(o.metadata, pods::cron_job(o.spec)?);
+        }
+        ("coordination.k8s.io/v1", "Lease") => {
+            let o = coordination::Lease::decode(raw).map_err(bad)?;
+            let s = o.spec.unwrap_or_default();
+            let spec = J::new()
+                .str("holderIdentity", s.holder_identity)
+                .int("leaseDurationSeconds", s.lease_duration_seconds.map(i64::from))
+                .value("acquireTime", s.acquire_time.map(micro_time))
+                .value("renewTime", s.renew_time.map(micro_time))
+                .int("leaseTransitions", s.lease_transitions.map(i64::from))
+                .str("strategy", s.strategy)
+                .str("preferredHolder", s.preferred_holder);
+            return whole(o.metadata, J::new().object("spec", spec));
         }
         ("authentication.k8s.io/v1", "TokenRequest") => {
             let o = authn::TokenRequest::decode(raw).map_err(bad)?;
@@ -212,6 +245,15 @@ fn meta(metadata: Option<ObjectMeta>) -> Value {
         .done()
 }
 
+/// A `MicroTime` as the RFC 3339 text with microseconds JSON carries.
+fn micro_time(t: k8s_pb::apimachinery::pkg::apis::meta::v1::MicroTime) -> Value {
+    let at = jiff::Timestamp::new(t.seconds.unwrap_or_default(), t.nanos.unwrap_or_default() / 1000 * 1000);
+    match at {
+        Ok(at) => json!(at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+        Err(_) => Value::Null,
+    }
+}
+
 fn rule(r: rbac::PolicyRule) -> Value {
     J::new()
         .strings("verbs", r.verbs)
@@ -262,6 +304,14 @@ impl J {
     }
     fn bool(self, key: &str, value: Option<bool>) -> Self {
         self.value(key, value.map(Value::from))
+    }
+    /// A Go `bool` with `omitempty`: protobuf always writes it, JSON only when true.
+    fn flag(self, key: &str, value: Option<bool>) -> Self {
+        self.bool(key, value.filter(|v| *v))
+    }
+    /// A Go integer with `omitempty`: protobuf always writes it, JSON only when not zero.
+    fn nonzero(self, key: &str, value: Option<i64>) -> Self {
+        self.int(key, value.filter(|v| *v != 0))
     }
     fn int(self, key: &str, value: Option<i64>) -> Self {
         self.value(key, value.map(Value::from))
