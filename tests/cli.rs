@@ -333,3 +333,42 @@ async fn controller_binary_grants_writes_audit_lines_and_stops_on_sigterm() {
     }
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
+
+/// A policy admits by RBAC `use` as well as by its subjects, and the CLI
+/// (`policies`, the checks before creating) says so exactly as the
+/// controller decides it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_use_admits_everywhere_the_subjects_do() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    cluster.policy(pod_reader_policy("other-policy", "30m", json!([]))).await;
+    // dave is no subject of either; an admin grants him `use` on one, with kubectl.
+    let kubectl = |args: &[&str], stdin: &str| {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(cluster.fake.kubeconfig_path())
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let out = kudo(&cluster, "dave", &["escalate", "read-pods", "--reason", "ticket #1", "--no-wait"]);
+    assert!(!out.status.success() && text(&out).1.contains("may not use policy read-pods"), "{:?}", text(&out));
+    // `kubectl create clusterrole --verb=use` refuses a verb discovery does not list, on real clusters too.
+    let role = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: use-read-pods}\nrules:\n- {apiGroups: [k8s.kudo.dev], resources: [escalationpolicies], resourceNames: [read-pods], verbs: [use]}\n";
+    kubectl(&["apply", "-f", "-"], role);
+    kubectl(&["create", "clusterrolebinding", "dave-uses-read-pods", "--clusterrole=use-read-pods", "--user=dave"], "");
+
+    let out = kudo(&cluster, "dave", &["policies"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success() && stdout.contains("read-pods"), "{stdout}{stderr}");
+    assert!(!stdout.contains("other-policy"), "{stdout}");
+    let out = kudo(&cluster, "dave", &["escalate", "read-pods", "--reason", "ticket #1", "--timeout", "30s"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(can_i(&cluster, "dave", "list", "app"));
+    let out = kudo(&cluster, "dave", &["escalate", "other-policy", "--reason", "ticket #1", "--no-wait"]);
+    assert!(!out.status.success() && text(&out).1.contains("may not use policy other-policy"), "{:?}", text(&out));
+    ctl.stop().await;
+}

@@ -192,3 +192,60 @@ proptest! {
         prop_assert!(d.status.challenges[0].approved_by.is_empty());
     }
 }
+
+/// Whether some assignment of distinct approvers gives every stage its
+/// minimum: tried exhaustively (each approver to one stage, or to none).
+fn stages_can_pass(eligible: &[Vec<bool>], mins: &[u32]) -> bool {
+    let people = eligible.len();
+    let choices = mins.len() + 1;
+    (0..choices.pow(people as u32)).any(|mut code| {
+        let mut got = vec![0u32; mins.len()];
+        for person in eligible {
+            let pick = code % choices;
+            code /= choices;
+            if pick < mins.len() {
+                if !person[pick] {
+                    return false;
+                }
+                got[pick] += 1;
+            }
+        }
+        got.iter().zip(mins).all(|(g, m)| g >= m)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Staged PeerReviews pass exactly when distinct approvers can be
+    /// assigned to them, and no approver is listed on two stages.
+    #[test]
+    fn stages_need_distinct_approvers(
+        groups in prop::collection::vec(prop::collection::vec(any::<bool>(), 3), 1..5),
+        mins in prop::collection::vec(1u32..3, 3),
+        approving in prop::collection::vec(any::<bool>(), 1..5),
+    ) {
+        // Person i belongs to group g when groups[i][g]; stage g asks group g.
+        let stage_names = ["team", "security", "sre"];
+        let e = escalation("zed", &["squad-a"]);
+        let challenges = (0..3).map(|g| peer_review(vec![Subject::group(stage_names[g])], mins[g])).collect();
+        let mut w = World::new(e.clone(), policy(challenges));
+        let mut eligible = Vec::new();
+        for (i, member) in groups.iter().enumerate() {
+            if !approving.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let mine: Vec<&str> = (0..3).filter(|g| member[*g]).map(|g| stage_names[g]).collect();
+            w.reviews.push(approve(&e, &format!("person-{i}"), &mine));
+            eligible.push(member.clone());
+        }
+        let d = w.decide();
+        let expect = stages_can_pass(&eligible, &mins);
+        prop_assert_eq!(d.status.state == EscalationState::Accepted, expect, "{}", d.status.state_details);
+        let mut listed: Vec<&String> = d.status.challenges.iter().flat_map(|c| &c.approved_by).collect();
+        let total = listed.len();
+        listed.sort();
+        listed.dedup();
+        prop_assert_eq!(listed.len(), total, "an approver counted on two stages");
+    }
+}

@@ -202,3 +202,10 @@ impl Escalation {
         self.status.as_ref().map(|s| s.state)
     }
 }
+
+impl EscalationSpec {
+    /// The requestor as the API server captured them (DESIGN §3).
+    pub fn requestor(&self) -> super::Identity<'_> {
+        super::Identity { username: &self.requestor, groups: &self.requestor_groups }
+    }
+}

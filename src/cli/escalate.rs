@@ -5,7 +5,6 @@ use std::{io::IsTerminal, time::Duration};
 use clap::Args;
 use futures::StreamExt;
 use jiff::Timestamp;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::{
     Api, ResourceExt,
     api::PostParams,
@@ -18,7 +17,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    api::{DurationText, Escalation, EscalationPolicy, EscalationSpec, EscalationState, GROUP, GrantStatus},
+    api::{DurationText, Escalation, EscalationPolicy, EscalationSpec, EscalationState, GrantStatus},
     engine::checks,
 };
 
@@ -111,7 +110,7 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
 /// denied is never created.
 async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &EscalationSpec) -> Result<(), UserError> {
     let name = policy.name_any();
-    if !checks::subject_matches(&policy.spec, spec) && !may_use(session, &name).await? {
+    if !super::admission::admitted(session, policy).await? {
         return Err(UserError::new(format!("you ({}) may not use policy {name}", spec.requestor))
             .hint("kubectl kudo policies lists the ones you may use"));
     }
@@ -144,41 +143,13 @@ async fn namespace_exists(session: &Session, namespace: &str) -> Result<(), User
     }
 }
 
-async fn may_use(session: &Session, policy: &str) -> Result<bool, UserError> {
-    let api: Api<SelfSubjectAccessReview> = session.api();
-    let review = SelfSubjectAccessReview {
-        spec: SelfSubjectAccessReviewSpec {
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(GROUP.into()),
-                resource: Some("escalationpolicies".into()),
-                verb: Some("use".into()),
-                name: Some(policy.into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let answer = api
-        .create(&PostParams::default(), &review)
-        .await
-        .map_err(|e| explain("asking whether you may use the policy", e))?;
-    Ok(answer.status.is_some_and(|s| s.allowed))
-}
-
 async fn pick_policy(session: &Session, policies: &Api<EscalationPolicy>) -> Result<String, UserError> {
     let all = policies.list(&Default::default()).await.map_err(|e| explain("listing policies", e))?;
-    let me = crate::api::Identity { username: &session.me.username, groups: &session.me.groups };
-    let usable: Vec<String> = all
-        .items
-        .iter()
-        .filter(|p| p.spec.subjects.iter().any(|s| s.matches(&me)))
-        .map(ResourceExt::name_any)
-        .collect();
+    let usable: Vec<String> =
+        super::admission::usable(session, &all.items).await?.into_iter().map(ResourceExt::name_any).collect();
     if usable.is_empty() {
-        return Err(
-            UserError::new("no policy names you as a subject").hint("ask an admin which EscalationPolicy to use")
-        );
+        return Err(UserError::new("no policy admits you (as a subject or by RBAC `use`)")
+            .hint("ask an admin which EscalationPolicy to use"));
     }
     let chosen = dialoguer::Select::new()
         .with_prompt("Which policy?")

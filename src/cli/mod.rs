@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{api, manifests};
 
+mod admission;
 mod complete;
 mod controller;
 mod error;

@@ -9,7 +9,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    api::{CONDITION_DANGEROUS_ROLE, ChallengeKind, EscalationPolicy, Identity},
+    api::{CONDITION_DANGEROUS_ROLE, ChallengeKind, EscalationPolicy},
     engine::{checks, review},
 };
 
@@ -24,12 +24,12 @@ pub async fn policies(session: &Session, args: PoliciesArgs) -> Result<(), UserE
     let api: Api<EscalationPolicy> = session.api();
     let mut items = api.list(&ListParams::default()).await.map_err(|e| explain("listing policies", e))?.items;
     items.sort_by_key(ResourceExt::name_any);
-    let me = Identity { username: &session.me.username, groups: &session.me.groups };
+    let usable: Vec<String> =
+        super::admission::usable(session, &items).await?.into_iter().map(ResourceExt::name_any).collect();
     let mut table = format::table(&["POLICY", "GRANTS", "DURATION", "CHALLENGES", "WARNINGS"]);
     let mut shown = 0;
     for p in &items {
-        let usable = p.spec.subjects.iter().any(|s| s.matches(&me));
-        if !usable && !args.all {
+        if !usable.contains(&p.name_any()) && !args.all {
             continue;
         }
         shown += 1;
@@ -78,7 +78,7 @@ pub async fn policies(session: &Session, args: PoliciesArgs) -> Result<(), UserE
     }
     if shown == 0 {
         eprintln!(
-            "No policy names you ({}) as a subject; ask an admin, or see them all with --all.",
+            "No policy admits you ({}), as a subject or by RBAC `use`; ask an admin, or see them all with --all.",
             session.me.username
         );
         return Ok(());

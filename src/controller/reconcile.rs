@@ -29,7 +29,7 @@ use crate::{
     },
     audit::{self, Record},
     engine::{
-        self, Observation,
+        self, Observation, admission,
         binding::{self, binding},
         checks,
     },
@@ -124,7 +124,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         Vec::new()
     };
     let rbac_use_allowed = match (&policy, state) {
-        (Some(p), None) if !checks::subject_matches(&p.spec, &esc.spec) => may_use(ctx, esc).await?,
+        (Some(p), None) if !admission::by_subjects(&p.spec, &esc.spec.requestor()) => may_use(ctx, esc).await?,
         _ => false,
     };
     let observed = if state == Some(EscalationState::Accepted) { observe(ctx, esc).await? } else { BTreeMap::new() };

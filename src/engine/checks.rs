@@ -6,17 +6,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::window;
 use crate::api::{
     ChallengeKind, DurationText, Escalation, EscalationPolicySpec, EscalationSpec, EscalationState, Grant, GrantKind,
-    Identity,
 };
 
 pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
-
-/// Whether the requestor is one of the policy's subjects. When not, the
-/// controller asks RBAC about the `use` verb (a SubjectAccessReview).
-pub fn subject_matches(policy: &EscalationPolicySpec, spec: &EscalationSpec) -> bool {
-    let who = Identity { username: &spec.requestor, groups: &spec.requestor_groups };
-    policy.subjects.iter().any(|s| s.matches(&who))
-}
 
 /// The checks on a new request, in the order a user fixes them: reason,
 /// duration, namespace, time window. One chain for the CLI and the controller.

@@ -1,6 +1,7 @@
 //! Pure decisions: no I/O, no clock. `now` and everything observed come in
 //! as values, a decision comes out. The controller is a thin shell around it.
 
+pub mod admission;
 pub mod binding;
 pub mod checks;
 pub mod guards;

@@ -56,6 +56,52 @@ pub fn tally(challenge: &Challenge, escalation: &Escalation, reviews: &[Escalati
     Tally { approvers: approvers.into_iter().collect(), rejection }
 }
 
+/// The tallies of several PeerReview challenges (stages) together: each
+/// approver counts toward one challenge only, so "team AND security" needs
+/// two people. Approvers are assigned by a maximum flow (approver → eligible
+/// challenge → its `minApprovals`), so the stages pass whenever some
+/// assignment of distinct approvers lets them. Rejections are per challenge.
+pub fn assign(challenges: &[&Challenge], escalation: &Escalation, reviews: &[EscalationReview]) -> Vec<Tally> {
+    use pathfinding::directed::edmonds_karp::edmonds_karp_sparse;
+
+    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+    enum Node {
+        Source,
+        Sink,
+        Approver(usize),
+        Stage(usize),
+    }
+    let alone: Vec<Tally> = challenges.iter().map(|c| tally(c, escalation, reviews)).collect();
+    let mut approvers: Vec<String> = alone.iter().flat_map(|t| t.approvers.iter().cloned()).collect();
+    approvers.sort();
+    approvers.dedup();
+    let mut vertices = vec![Node::Source, Node::Sink];
+    vertices.extend((0..approvers.len()).map(Node::Approver));
+    vertices.extend((0..challenges.len()).map(Node::Stage));
+    let mut edges: Vec<((Node, Node), i64)> = Vec::new();
+    for (a, who) in approvers.iter().enumerate() {
+        edges.push(((Node::Source, Node::Approver(a)), 1));
+        for (c, t) in alone.iter().enumerate() {
+            if t.approvers.contains(who) {
+                edges.push(((Node::Approver(a), Node::Stage(c)), 1));
+            }
+        }
+    }
+    for (c, challenge) in challenges.iter().enumerate() {
+        edges.push(((Node::Stage(c), Node::Sink), i64::from(challenge.min_approvals())));
+    }
+    let (flows, _, _) = edmonds_karp_sparse(&vertices, &Node::Source, &Node::Sink, edges);
+    let mut out: Vec<Tally> =
+        alone.into_iter().map(|t| Tally { approvers: Vec::new(), rejection: t.rejection }).collect();
+    for ((from, to), flow) in flows {
+        if let (Node::Approver(a), Node::Stage(c), 1..) = (from, to, flow) {
+            out[c].approvers.push(approvers[a].clone());
+        }
+    }
+    out.iter_mut().for_each(|t| t.approvers.sort());
+    out
+}
+
 pub fn describe_reviewers(challenge: &Challenge) -> String {
     challenge.reviewers.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", ")
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{checks, plan, review};
+use super::{admission, checks, plan, review};
 use crate::api::{
     ChallengeKind, ChallengeState, ChallengeStatus, Escalation, EscalationPolicy, EscalationReview, EscalationState,
     EscalationStatus, GrantStatus,
@@ -174,11 +174,8 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
     status.policy_generation = policy.metadata.generation;
     let spec = &policy.spec;
     let request_ok = (|| {
-        if !checks::subject_matches(spec, &esc.spec) && !inputs.rbac_use_allowed {
-            return Err(format!(
-                "{} may not use policy {name}: not one of its subjects and not granted the `use` verb on it; run `kubectl kudo policies` to see the policies you may use",
-                esc.spec.requestor
-            ));
+        if !admission::admits(spec, &esc.spec.requestor(), inputs.rbac_use_allowed) {
+            return Err(admission::refusal(&esc.spec.requestor, name));
         }
         checks::request(spec, &esc.spec, name, inputs.now)?;
         checks::open_limit(spec, name, inputs.open_escalations)
@@ -234,12 +231,15 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
 
     let mut waiting = Vec::new();
     status.challenges = Vec::with_capacity(spec.challenges.len());
+    let stages: Vec<&crate::api::Challenge> =
+        spec.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview).collect();
+    let mut tallies = review::assign(&stages, esc, inputs.reviews).into_iter();
     for challenge in &spec.challenges {
         let (state, approved_by, message) = match challenge.kind {
             ChallengeKind::Justification => (ChallengeState::Passed, vec![], "reason matches".to_string()),
             ChallengeKind::TimeWindow => (ChallengeState::Passed, vec![], "inside the time window".to_string()),
             ChallengeKind::PeerReview => {
-                let tally = review::tally(challenge, esc, inputs.reviews);
+                let tally = tallies.next().unwrap_or_default();
                 let need = challenge.min_approvals() as usize;
                 if let Some((who, msg)) = tally.rejection {
                     let why = if msg.is_empty() { String::new() } else { format!(": {msg}") };
@@ -255,8 +255,9 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
                     (ChallengeState::Passed, tally.approvers, format!("approved by {need} eligible reviewer(s)"))
                 } else {
                     let missing = need - tally.approvers.len();
+                    let others = if stages.len() > 1 { " (one person counts toward one stage only)" } else { "" };
                     let msg = format!(
-                        "waiting for {missing} approval{} from {}",
+                        "waiting for {missing} approval{} from {}{others}",
                         if missing == 1 { "" } else { "s" },
                         review::describe_reviewers(challenge)
                     );

@@ -1,0 +1,54 @@
+//! The CLI's side of "may I use this policy": the engine's rule, with RBAC's
+//! answer from a SelfSubjectAccessReview when the subjects do not admit me.
+
+use futures::future::try_join_all;
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use kube::{Api, ResourceExt, api::PostParams};
+
+use super::{
+    error::{UserError, explain},
+    session::Session,
+};
+use crate::{
+    api::{EscalationPolicy, GROUP, Identity},
+    engine::admission,
+};
+
+/// Whether the policy admits me.
+pub async fn admitted(session: &Session, policy: &EscalationPolicy) -> Result<bool, UserError> {
+    let me = Identity { username: &session.me.username, groups: &session.me.groups };
+    let rbac_use = !admission::by_subjects(&policy.spec, &me) && may_use(session, &policy.name_any()).await?;
+    Ok(admission::admits(&policy.spec, &me, rbac_use))
+}
+
+/// The policies that admit me, in the order given; RBAC is asked about
+/// the others all at once.
+pub async fn usable<'a>(
+    session: &Session,
+    policies: &'a [EscalationPolicy],
+) -> Result<Vec<&'a EscalationPolicy>, UserError> {
+    let answers = try_join_all(policies.iter().map(|p| admitted(session, p))).await?;
+    Ok(policies.iter().zip(answers).filter(|(_, ok)| *ok).map(|(p, _)| p).collect())
+}
+
+async fn may_use(session: &Session, policy: &str) -> Result<bool, UserError> {
+    let api: Api<SelfSubjectAccessReview> = session.api();
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                group: Some(GROUP.into()),
+                resource: Some("escalationpolicies".into()),
+                verb: Some("use".into()),
+                name: Some(policy.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let answer = api
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| explain("asking whether you may use the policy", e))?;
+    Ok(answer.status.is_some_and(|s| s.allowed))
+}

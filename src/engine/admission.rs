@@ -1,0 +1,46 @@
+//! Who may use a policy (DESIGN §1): one of its subjects, or anyone RBAC
+//! grants the verb `use` on `escalationpolicies` with the policy's name. The
+//! one rule the controller, `kubectl kudo policies`, the interactive picker
+//! and the CLI's checks all follow.
+
+use crate::api::{EscalationPolicySpec, Identity};
+
+/// Admitted by the policy's own subjects; when not, the caller asks RBAC
+/// (a SubjectAccessReview, or a SelfSubjectAccessReview from the CLI).
+pub fn by_subjects(policy: &EscalationPolicySpec, who: &Identity<'_>) -> bool {
+    policy.subjects.iter().any(|s| s.matches(who))
+}
+
+/// The decision, given RBAC's answer about `use` (`false` when not asked).
+pub fn admits(policy: &EscalationPolicySpec, who: &Identity<'_>, rbac_use: bool) -> bool {
+    by_subjects(policy, who) || rbac_use
+}
+
+/// Why `who` may not use the policy, in words that say what to do.
+pub fn refusal(who: &str, policy_name: &str) -> String {
+    format!(
+        "{who} may not use policy {policy_name}: not one of its subjects and not granted the `use` verb on it; run `kubectl kudo policies` to see the policies you may use"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Subject;
+
+    #[test]
+    fn subjects_or_rbac_use() {
+        let policy = EscalationPolicySpec { subjects: vec![Subject::group("squad-a")], ..Default::default() };
+        let groups = ["squad-a".to_string()];
+        let member = Identity { username: "alice", groups: &groups };
+        let stranger = Identity { username: "zed", groups: &[] };
+        assert!(admits(&policy, &member, false));
+        assert!(!admits(&policy, &stranger, false));
+        assert!(admits(&policy, &stranger, true));
+        let sa_groups = ["system:authenticated".to_string()];
+        let bot = Identity { username: "system:serviceaccount:app:bot", groups: &sa_groups };
+        let open =
+            EscalationPolicySpec { subjects: vec![Subject::group("system:authenticated")], ..Default::default() };
+        assert!(!by_subjects(&open, &bot), "a ServiceAccount is never admitted by a generic group");
+    }
+}
