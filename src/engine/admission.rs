@@ -26,11 +26,18 @@ pub fn refusal(who: &str, policy_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Subject;
+
+    fn admitting(group: &str) -> EscalationPolicySpec {
+        serde_json::from_value(serde_json::json!({
+            "subjects": [{"kind": "Group", "name": group}],
+            "target": {"defaultDuration": "1h", "maxDuration": "1h", "grants": []},
+        }))
+        .unwrap()
+    }
 
     #[test]
     fn subjects_or_rbac_use() {
-        let policy = EscalationPolicySpec { subjects: vec![Subject::group("squad-a")], ..Default::default() };
+        let policy = admitting("squad-a");
         let groups = ["squad-a".to_string()];
         let member = Identity { username: "alice", groups: &groups };
         let stranger = Identity { username: "zed", groups: &[] };
@@ -39,8 +46,7 @@ mod tests {
         assert!(admits(&policy, &stranger, true));
         let sa_groups = ["system:authenticated".to_string()];
         let bot = Identity { username: "system:serviceaccount:app:bot", groups: &sa_groups };
-        let open =
-            EscalationPolicySpec { subjects: vec![Subject::group("system:authenticated")], ..Default::default() };
+        let open = admitting("system:authenticated");
         assert!(!by_subjects(&open, &bot), "a ServiceAccount is never admitted by a generic group");
     }
 }
