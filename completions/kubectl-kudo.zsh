@@ -209,6 +209,53 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(run)
+_arguments "${_arguments_options[@]}" : \
+'-r+[Why you need it; policies may require a ticket reference]:TEXT:_default' \
+'--reason=[Why you need it; policies may require a ticket reference]:TEXT:_default' \
+'-d+[How long to hold the grants at most (default\: the policy'\''s defaultDuration); they go when CMD exits]:DURATION:_default' \
+'--duration=[How long to hold the grants at most (default\: the policy'\''s defaultDuration); they go when CMD exits]:DURATION:_default' \
+'--timeout=[Longest wait for the decision before CMD would start]:DURATION:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+'::policy -- The EscalationPolicy to use (asked for on a terminal when left out):_default' \
+'*::command -- The command to run with the grants, after `--`:_default' \
+&& ret=0
+;;
+(which)
+_arguments "${_arguments_options[@]}" : \
+'--subresource=[The subresource, as for kubectl auth can-i (pods/log is the same as pods --subresource log)]:SUBRESOURCE:_default' \
+'-o+[Output format\: json or yaml (default\: a table)]:FORMAT:(wide json yaml name)' \
+'--output=[Output format\: json or yaml (default\: a table)]:FORMAT:(wide json yaml name)' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':verb -- The verb, as RBAC names it\: get, list, create, update, patch, delete, use…:_default' \
+':resource -- The resource as kubectl names it\: pods, deploy, deployments.apps. RESOURCE/X is a subresource when the cluster serves one of that name (pods/portforward, pods/log), otherwise an object'\''s name as for kubectl auth can-i (secrets/db):_default' \
+'::name -- One object'\''s name (rules limited to resourceNames apply only then):_default' \
+&& ret=0
+;;
 (manifests)
 _arguments "${_arguments_options[@]}" : \
 '--controller-namespace=[Namespace the controller runs in]:NAMESPACE:_default' \
@@ -352,6 +399,14 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(run)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(which)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (manifests)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -396,6 +451,8 @@ _kubectl-kudo_commands() {
 'status:One escalation in detail\: state, challenges, grants, timeline' \
 'revoke:End an escalation early; its grants are reclaimed at once' \
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
+'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
+'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
@@ -445,6 +502,8 @@ _kubectl-kudo__subcmd__help_commands() {
 'status:One escalation in detail\: state, challenges, grants, timeline' \
 'revoke:End an escalation early; its grants are reclaimed at once' \
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
+'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
+'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
@@ -514,10 +573,20 @@ _kubectl-kudo__subcmd__help__subcmd__revoke_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help revoke commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__run_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__run_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help run commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__status_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help status commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__which_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__which_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help which commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__list_commands] )) ||
 _kubectl-kudo__subcmd__list_commands() {
@@ -544,10 +613,20 @@ _kubectl-kudo__subcmd__revoke_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo revoke commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__run_commands] )) ||
+_kubectl-kudo__subcmd__run_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo run commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__status_commands] )) ||
 _kubectl-kudo__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo status commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__which_commands] )) ||
+_kubectl-kudo__subcmd__which_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo which commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_kubectl-kudo" ]; then

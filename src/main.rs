@@ -12,6 +12,9 @@ async fn main() -> std::process::ExitCode {
     match kudo::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(kudo::cli::Exit(code)) = e.downcast_ref() {
+                return std::process::ExitCode::from(*code);
+            }
             eprintln!("error: {e:#}");
             let code = e.downcast_ref::<UserError>().map_or(exit::ERROR, |u| u.code);
             std::process::ExitCode::from(code)

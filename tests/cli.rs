@@ -372,3 +372,136 @@ async fn rbac_use_admits_everywhere_the_subjects_do() {
     assert!(!out.status.success() && text(&out).1.contains("may not use policy other-policy"), "{:?}", text(&out));
     ctl.stop().await;
 }
+
+fn kubectl_apply(cluster: &Cluster, yaml: &str) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.fake.kubeconfig_path())
+        .args(["apply", "-f", "-"])
+        .write_stdin(yaml)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "kubectl apply: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `which` evaluates the granted roles as RBAC does (aggregation,
+/// subresources, resourceNames, the namespace allow-list) and says what to run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn which_finds_the_policies_that_grant_a_permission() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    // An aggregated role, as admins build them: the rules come from labelled roles.
+    kubectl_apply(
+        &cluster,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: debugger}\naggregationRule:\n  clusterRoleSelectors: [{matchLabels: {kudo.test/debug: \"true\"}}]\nrules: []\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: port-forwarding, labels: {kudo.test/debug: \"true\"}}\nrules:\n- {apiGroups: [\"\"], resources: [pods/portforward], verbs: [create]}\n- {apiGroups: [\"\"], resources: [secrets], resourceNames: [db], verbs: [get]}\n",
+    );
+    let mut debug =
+        pod_reader_policy("debug-app", "30m", json!([{"kind": "Justification", "pattern": "[A-Z]+-[0-9]+"}]));
+    debug["spec"]["target"]["grants"][0]["roleRef"]["name"] = json!("debugger");
+    debug["spec"]["target"]["grants"][0]["allowedNamespaces"] = json!(["app"]);
+    cluster.policy(debug).await;
+
+    let out = kudo(&cluster, "alice", &["which", "create", "pods/portforward", "-n", "app"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("debug-app") && !stdout.contains("read-pods"), "{stdout}");
+    assert!(stdout.contains("reason matching [A-Z]+-[0-9]+"), "{stdout}");
+    assert!(stdout.contains("kubectl kudo run debug-app -n app"), "{stdout}");
+
+    let out = kudo(&cluster, "alice", &["which", "get", "po", "-n", "app", "-o", "json"]);
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = found.as_array().unwrap().iter().filter_map(|f| f["policy"].as_str()).collect();
+    assert_eq!(names, ["read-pods"]);
+
+    // NAME, or RESOURCE/NAME as kubectl auth can-i reads it when no such subresource exists.
+    for args in [&["which", "get", "secrets", "db", "-n", "app"][..], &["which", "get", "secrets/db", "-n", "app"]] {
+        let out = kudo(&cluster, "alice", args);
+        assert!(out.status.success() && text(&out).0.contains("debug-app"), "{args:?}: {:?}", text(&out));
+    }
+    // resourceNames limit the rule to one secret; other namespaces are not allowed.
+    for args in [
+        &["which", "get", "secrets", "other", "-n", "app"][..],
+        &["which", "list", "secrets", "-n", "app"],
+        &["which", "create", "pods/portforward", "-n", "other"],
+    ] {
+        let out = kudo(&cluster, "alice", args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {:?}", text(&out));
+        assert!(text(&out).1.contains("no policy you may use grants"), "{:?}", text(&out));
+    }
+    let out = kudo(&cluster, "bob", &["which", "get", "pods", "-n", "app"]);
+    assert_eq!(out.status.code(), Some(1), "bob is no subject: {:?}", text(&out));
+
+    // What which promised is what RBAC then allows (aggregation included).
+    let out = kudo(&cluster, "alice", &["escalate", "debug-app", "--reason", "OPS-1", "--timeout", "30s"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let allowed = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.fake.kubeconfig_path())
+        .args(["--context", "alice", "auth", "can-i", "create", "pods", "--subresource=portforward", "-n", "app"])
+        .output()
+        .unwrap();
+    assert!(allowed.status.success(), "{}", String::from_utf8_lossy(&allowed.stdout));
+    ctl.stop().await;
+}
+
+/// `run` escalates, runs the command with the grants (and KUDO_ESCALATION),
+/// revokes when it exits, and exits with its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_holds_the_grants_for_one_command() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let script = "kubectl auth can-i list pods -n app; echo \"name=$KUDO_ESCALATION\"; exit 7";
+    let out = kudo(&cluster, "alice", &["run", "read-pods", "--reason", "ticket #1", "--", "sh", "-c", script]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(7), "{stdout}{stderr}");
+    assert!(stdout.starts_with("yes\n"), "the command ran with the grants: {stdout}{stderr}");
+    let name = stdout.lines().find_map(|l| l.strip_prefix("name=")).unwrap().to_string();
+    assert!(name.starts_with("read-pods-"), "{stdout}");
+    let esc = cluster.get(&name).await.unwrap();
+    assert!(esc.spec.revoked && support::all_reclaimed(&esc), "{:?}", esc.status);
+    assert!(!can_i(&cluster, "alice", "list", "app"));
+    assert!(cluster.kudo_bindings().await.is_empty());
+
+    let out = kudo(&cluster, "alice", &["run", "read-pods", "--reason", "ticket #1"]);
+    assert_eq!(out.status.code(), Some(2), "no command is a usage error: {:?}", text(&out));
+    ctl.stop().await;
+}
+
+/// SIGTERM to `kudo run` reaches the command first; then the escalation is
+/// revoked and its bindings are gone; kudo exits with the command's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_forwards_signals_and_revokes() {
+    use std::io::{BufRead, BufReader};
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let script = "trap 'echo got-term; exit 5' TERM; echo \"ready $KUDO_ESCALATION\"; while true; do sleep 0.1; done";
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-kudo"))
+        .arg("--kubeconfig")
+        .arg(cluster.fake.kubeconfig_path())
+        .args(["--context", "alice", "run", "read-pods", "--reason", "ticket #2", "--", "sh", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::task::spawn_blocking(move || {
+        let first = lines.next().unwrap().unwrap();
+        (first, lines)
+    })
+    .await
+    .unwrap();
+    let name = ready.0.strip_prefix("ready ").unwrap().to_string();
+    assert!(can_i(&cluster, "alice", "list", "app"), "granted while the command runs");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let rest: Vec<String> = ready.1.map_while(Result::ok).collect();
+    assert_eq!(rest, ["got-term"], "the command got SIGTERM");
+    assert_eq!(status.code(), Some(5));
+    let esc = cluster.get(&name).await.unwrap();
+    assert!(esc.spec.revoked && support::all_reclaimed(&esc), "{:?}", esc.status);
+    assert!(!can_i(&cluster, "alice", "list", "app"));
+    ctl.stop().await;
+}

@@ -249,3 +249,55 @@ proptest! {
         prop_assert_eq!(listed.len(), total, "an approver counted on two stages");
     }
 }
+
+fn pick(from: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(prop::sample::select(from), 0..3).prop_map(|v| v.into_iter().map(String::from).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// `which` evaluates rules exactly as the fake API server's RBAC
+    /// authorizer does (both follow Kubernetes' `RuleAllows`).
+    #[test]
+    fn rule_evaluation_agrees_with_the_fake_authorizer(
+        verbs in pick(&["get", "list", "create", "*"]),
+        groups in pick(&["", "apps", "*"]),
+        resources in pick(&["pods", "pods/log", "*/log", "pods/*", "deployments", "*"]),
+        names in pick(&["", "db", "web"]),
+        verb in prop::sample::select(&["get", "list", "create"][..]),
+        group in prop::sample::select(&["", "apps"][..]),
+        resource in prop::sample::select(&["pods", "deployments"][..]),
+        subresource in prop::sample::select(&["", "log", "exec"][..]),
+        name in prop::sample::select(&["", "db", "web"][..]),
+    ) {
+        let rule = k8s_openapi::api::rbac::v1::PolicyRule {
+            verbs: verbs.clone(),
+            api_groups: Some(groups.clone()),
+            resources: Some(resources.clone()),
+            resource_names: Some(names.clone()),
+            non_resource_urls: None,
+        };
+        let request = kudo::engine::rbac::Request {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            subresource: subresource.into(),
+            name: name.into(),
+            namespace: "app".into(),
+        };
+        let attributes = fake_apiserver::Attributes {
+            verb: verb.into(),
+            group: group.into(),
+            resource: resource.into(),
+            subresource: subresource.into(),
+            namespace: "app".into(),
+            name: name.into(),
+        };
+        let json = serde_json::json!({"verbs": verbs, "apiGroups": groups, "resources": resources, "resourceNames": names});
+        prop_assert_eq!(
+            kudo::engine::rbac::rule_allows(&rule, &request),
+            fake_apiserver::rule_allows(&json, &attributes)
+        );
+    }
+}

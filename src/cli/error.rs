@@ -51,6 +51,19 @@ impl fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
+/// Exit with this status and say nothing more: `run` passes on its
+/// command's exit status, which speaks for itself.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
 pub const INSTALL_HINT: &str = "install kudo with: kubectl kudo manifests | kubectl apply -f -";
 
 /// Explains an API error in the terms of what the user was doing.

@@ -42,6 +42,18 @@ pub struct EscalateArgs {
 
 /// `namespace`: the global `-n`, for namespaced grants (default: the policy's defaultNamespace).
 pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String>) -> Result<(), UserError> {
+    let name = create(session, &args, namespace).await?;
+    if args.no_wait {
+        println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
+        return Ok(());
+    }
+    let decided = wait(&session.api(), &name, parse_duration(&args.timeout, "--timeout")?).await?;
+    report(&decided, &mut std::io::stdout())
+}
+
+/// Checks the request as the controller will, creates the escalation and
+/// returns its name.
+pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<String>) -> Result<String, UserError> {
     let policies: Api<EscalationPolicy> = session.api();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let policy_name = match args.policy.clone() {
@@ -73,7 +85,7 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
                 .code(exit::USAGE));
         }
     };
-    let timeout = parse_duration(&args.timeout, "--timeout")?;
+    parse_duration(&args.timeout, "--timeout")?;
     let mut groups = session.me.groups.clone();
     groups.dedup();
     let spec = EscalationSpec {
@@ -97,13 +109,10 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
         .await
         .map_err(|e| explain(&format!("creating an escalation for policy {policy_name}"), e))?;
     let name = created.name_any();
-    if args.no_wait {
-        println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
-        return Ok(());
+    if !args.no_wait {
+        eprintln!("escalation/{name} created");
     }
-    eprintln!("escalation/{name} created");
-    let decided = wait(&escalations, &name, timeout).await?;
-    report(&decided)
+    Ok(name)
 }
 
 /// The controller's own checks, run first so that a request bound to be
@@ -161,7 +170,7 @@ async fn pick_policy(session: &Session, policies: &Api<EscalationPolicy>) -> Res
 }
 
 /// Waits for ACCEPTED with every grant created, or for a final state.
-async fn wait(api: &Api<Escalation>, name: &str, timeout: Duration) -> Result<Escalation, UserError> {
+pub async fn wait(api: &Api<Escalation>, name: &str, timeout: Duration) -> Result<Escalation, UserError> {
     let spinner = indicatif::ProgressBar::new_spinner();
     if std::io::stderr().is_terminal() {
         spinner.enable_steady_tick(Duration::from_millis(120));
@@ -193,7 +202,8 @@ async fn wait(api: &Api<Escalation>, name: &str, timeout: Duration) -> Result<Es
     }
 }
 
-fn report(esc: &Escalation) -> Result<(), UserError> {
+/// Says what was granted (to `out`), or fails with the reason it was not.
+pub fn report(esc: &Escalation, out: &mut impl std::io::Write) -> Result<(), UserError> {
     let name = esc.name_any();
     let Some(status) = &esc.status else { return Ok(()) };
     if status.state != EscalationState::Accepted {
@@ -205,19 +215,22 @@ fn report(esc: &Escalation) -> Result<(), UserError> {
         .code(exit::DENIED));
     }
     let until = status.expires_at.as_ref().map(|t| t.0);
-    println!(
-        "escalation/{name} ACCEPTED until {} ({})",
+    let mut text = format!(
+        "escalation/{name} ACCEPTED until {} ({})\n",
         until.map(|t| t.to_string()).unwrap_or_default(),
         until.map(|t| format::relative(t, Timestamp::now())).unwrap_or_default()
     );
     for r in &status.grant_refs {
-        println!("  granted {:?} {} {}", r.role_ref.kind, r.role_ref.name, format::place(&r.reference.namespace));
+        text +=
+            &format!("  granted {:?} {} {}\n", r.role_ref.kind, r.role_ref.name, format::place(&r.reference.namespace));
     }
-    println!("revoke early with: kubectl kudo revoke {name}");
+    text += &format!("revoke early with: kubectl kudo revoke {name}\n");
+    // A closed stdout (`| head`) loses the report, not the escalation.
+    let _ = out.write_all(text.as_bytes());
     Ok(())
 }
 
-fn parse_duration(text: &str, flag: &str) -> Result<Duration, UserError> {
+pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, UserError> {
     let d =
         DurationText::new(text).parse().map_err(|e| UserError::new(format!("{flag} {text}: {e}")).code(exit::USAGE))?;
     Duration::try_from(d).map_err(|_| UserError::new(format!("{flag} {text}: must not be negative")).code(exit::USAGE))

@@ -18,10 +18,12 @@ mod list;
 mod policies;
 mod review;
 mod revoke;
+mod run;
 mod session;
 mod status;
+mod which;
 
-pub use error::{UserError, exit};
+pub use error::{Exit, UserError, exit};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +57,16 @@ pub enum Command {
     Revoke(revoke::RevokeArgs),
     /// The policies I may use: what they grant, where, for how long, and what they ask first.
     Policies(policies::PoliciesArgs),
+    /// Escalate, run one command with the grants, and revoke when it exits:
+    /// kubectl kudo run POLICY --reason '…' -- kubectl get secrets -n app
+    ///
+    /// Signals (SIGINT, SIGTERM, SIGHUP) are passed on to the command first.
+    /// Exits with the command's status; KUDO_ESCALATION names the escalation.
+    Run(run::RunArgs),
+    /// Which policies I may use would let me do this: kubectl kudo which create pods/portforward -n app
+    ///
+    /// Arguments as for kubectl auth can-i. Exit 0 when at least one does, 1 when none.
+    Which(which::WhichArgs),
     /// Print the install (CRDs, RBAC, admission policies, controller) as YAML.
     ///
     /// Apply with: kubectl kudo manifests | kubectl apply -f -
@@ -128,6 +140,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let words = complete::complete(&words).await;
             stdout().write_all(words.as_bytes()).context("writing to stdout")?;
         }
+        Command::Run(args) => {
+            let session = session::Session::connect(&cli.kube).await?;
+            let code = run::run(&session, args, &cli.kube).await?;
+            if code != 0 {
+                return Err(error::Exit(code).into());
+            }
+        }
         user => {
             user_command(&cli.kube, user).await?;
         }
@@ -147,7 +166,9 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Status(args) => status::status(&session, args).await,
         Command::Revoke(args) => revoke::revoke(&session, args).await,
         Command::Policies(args) => policies::policies(&session, args).await,
+        Command::Which(args) => which::which(&session, args, kube.namespace.clone()).await,
         Command::Controller(_)
+        | Command::Run(_)
         | Command::Manifests { .. }
         | Command::Reap
         | Command::Completion { .. }

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod guards;
 pub mod lint;
 pub mod plan;
+pub mod rbac;
 pub mod review;
 mod state;
 pub mod window;

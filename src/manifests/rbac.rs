@@ -94,6 +94,8 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                     {"apiGroups": [GROUP], "resources": ["escalationpolicies", "escalationreviews"], "verbs": READ},
                     // patch: revoking one's own escalation; admission allows nothing else.
                     {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list", "watch", "create", "patch"]},
+                    // `kubectl kudo which` evaluates the roles policies grant.
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["get", "list"]},
                 ],
             }),
         )?,

@@ -36,6 +36,8 @@ use tokio::task::JoinHandle;
 pub use faults::{FaultConfig, FaultCounts};
 
 pub use auth::User;
+/// The fake's RBAC rule evaluation, for tests that hold other evaluators to it.
+pub use auth::{Attributes, rule_allows};
 
 /// One user of the fake cluster, identified by a bearer token.
 #[derive(Clone, Debug)]

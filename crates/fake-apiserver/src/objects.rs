@@ -12,7 +12,8 @@ use crate::{
     errors::{ApiError, ApiResult},
     resources::ResourceType,
     schema,
-    store::{EventType, State},
+    selectors::Selector,
+    store::{CLUSTER_ROLES, EventType, State},
 };
 
 pub fn now() -> String {
@@ -605,4 +606,59 @@ pub fn collect_garbage(state: &mut State) {
         let _ = delete(state, &w, &name, &Value::Null);
     }
     finish_namespaces(state);
+    aggregate_cluster_roles(state);
+}
+
+/// The ClusterRole aggregation controller: a ClusterRole with an
+/// `aggregationRule` holds the rules of every other ClusterRole its
+/// selectors pick, rewritten whenever a ClusterRole changes.
+fn aggregate_cluster_roles(state: &mut State) {
+    if !std::mem::take(&mut state.roles_changed) {
+        return;
+    }
+    let roles: Vec<Value> = state.list(CLUSTER_ROLES, None).into_iter().cloned().collect();
+    for role in &roles {
+        let Some(selectors) = role["aggregationRule"]["clusterRoleSelectors"].as_array() else { continue };
+        let selectors: Vec<Selector> =
+            selectors.iter().filter_map(|s| Selector::parse(&label_selector_text(s)).ok()).collect();
+        let mut rules: Vec<Value> = Vec::new();
+        for other in roles.iter().filter(|o| o["metadata"]["name"] != role["metadata"]["name"]) {
+            let labels = &other["metadata"]["labels"];
+            if selectors.iter().any(|s| s.matches(|k| labels[k].as_str().map(String::from))) {
+                for rule in other["rules"].as_array().into_iter().flatten() {
+                    if !rules.contains(rule) {
+                        rules.push(rule.clone());
+                    }
+                }
+            }
+        }
+        if role["rules"].as_array().map(Vec::as_slice).unwrap_or_default() != rules.as_slice() {
+            let mut updated = role.clone();
+            updated["rules"] = Value::Array(rules);
+            updated["metadata"]["resourceVersion"] = json!(state.next_rv().to_string());
+            state.put(CLUSTER_ROLES, updated, EventType::Modified, Some(role.clone()));
+        }
+    }
+    state.roles_changed = false;
+}
+
+/// A `LabelSelector` object in the text syntax `Selector::parse` reads.
+fn label_selector_text(s: &Value) -> String {
+    let mut terms: Vec<String> = s["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    for e in s["matchExpressions"].as_array().into_iter().flatten() {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        terms.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_string(),
+            _ => format!("!{key}"),
+        });
+    }
+    terms.join(",")
 }

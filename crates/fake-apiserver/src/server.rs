@@ -264,9 +264,35 @@ fn resource_list(state: &State, group: &str, version: &str) -> ApiResult<Value> 
         if t.status {
             resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
         }
+        for (sub, kind, verbs) in listed_subresources(&t.id()) {
+            resources.push(json!({"name": format!("{}/{sub}", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": kind, "verbs": verbs}));
+        }
     }
     let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     Ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
+}
+
+/// Subresources a real API server lists in discovery besides `status`
+/// (RBAC rules and `kubectl kudo which` name them). Only `serviceaccounts/token`
+/// is served here; the others answer 404.
+fn listed_subresources(type_id: &str) -> &'static [(&'static str, &'static str, &'static [&'static str])] {
+    match type_id {
+        "/pods" => &[
+            ("attach", "PodAttachOptions", &["create", "get"]),
+            ("binding", "Binding", &["create"]),
+            ("ephemeralcontainers", "Pod", &["get", "patch", "update"]),
+            ("eviction", "Eviction", &["create"]),
+            ("exec", "PodExecOptions", &["create", "get"]),
+            ("log", "Pod", &["get"]),
+            ("portforward", "PodPortForwardOptions", &["create", "get"]),
+            ("proxy", "PodProxyOptions", &["create", "delete", "get", "patch", "update"]),
+            ("resize", "Pod", &["get", "patch", "update"]),
+        ],
+        "/serviceaccounts" => &[("token", "TokenRequest", &["create"])],
+        "apps/deployments" => &[("scale", "Scale", &["get", "patch", "update"])],
+        "/namespaces" => &[("finalize", "Namespace", &["update"])],
+        _ => &[],
+    }
 }
 
 fn scope(ns: &str) -> String {

@@ -35,6 +35,8 @@ type Key = (String, String);
 /// (type id, namespace, name).
 pub type ObjectKey = (String, String, String);
 
+pub const CLUSTER_ROLES: &str = "rbac.authorization.k8s.io/clusterroles";
+
 pub struct State {
     rv: u64,
     pub types: Vec<ResourceType>,
@@ -56,6 +58,8 @@ pub struct State {
     uids: HashSet<String>,
     dependents: HashMap<String, BTreeSet<ObjectKey>>,
     gc_candidates: BTreeSet<ObjectKey>,
+    /// A ClusterRole changed since aggregation last ran.
+    pub roles_changed: bool,
     /// Injected faults (off unless a test configures them).
     pub faults: Arc<crate::faults::Faults>,
 }
@@ -111,6 +115,7 @@ impl State {
             uids: HashSet::new(),
             dependents: HashMap::new(),
             gc_candidates: BTreeSet::new(),
+            roles_changed: false,
             faults: Arc::default(),
         }
     }
@@ -177,6 +182,7 @@ impl State {
                 self.history_floor = e.rv;
             }
         }
+        self.roles_changed |= type_id == CLUSTER_ROLES;
         if type_id == "apiextensions.k8s.io/customresourcedefinitions" {
             if kind == EventType::Deleted {
                 // A deleted CRD takes its objects with it (no events: their watches end with the kind).

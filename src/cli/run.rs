@@ -1,0 +1,255 @@
+//! `kubectl kudo run POLICY --reason R -- CMD…`: sudo for one command.
+//! Escalate (with the same checks, prompts and waiting as `escalate`), run
+//! CMD once the grants exist, and revoke when it exits, whatever ends it.
+
+use std::{process::Stdio, time::Duration};
+
+use clap::Args;
+use futures::StreamExt;
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+    config::{Kubeconfig, NamedContext},
+    runtime::{WatchStreamExt, watcher},
+};
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+use serde_json::json;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{
+    error::{UserError, exit, explain},
+    escalate::{self, EscalateArgs},
+    kubeconfig::KubeFlags,
+    session::Session,
+};
+use crate::api::{Escalation, GrantStatus};
+
+#[derive(Clone, Debug, Args)]
+pub struct RunArgs {
+    /// The EscalationPolicy to use (asked for on a terminal when left out).
+    #[arg(value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// Why you need it; policies may require a ticket reference.
+    #[arg(short, long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// How long to hold the grants at most (default: the policy's defaultDuration); they go when CMD exits.
+    #[arg(short, long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Longest wait for the decision before CMD would start.
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub timeout: String,
+    /// The command to run with the grants, after `--`.
+    #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
+    pub command: Vec<String>,
+}
+
+/// Signals kudo passes on to CMD before revoking.
+const FORWARDED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// Runs CMD under a fresh escalation and returns CMD's exit status.
+pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u8, UserError> {
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(UserError::new("no command to run")
+            .hint("kubectl kudo run POLICY --reason '…' -- kubectl get secrets")
+            .code(exit::USAGE));
+    };
+    // Signals are caught from here on: a Ctrl-C while waiting for review
+    // still revokes what was created.
+    let mut signals = Vec::new();
+    for s in FORWARDED {
+        let stream =
+            signal(SignalKind::from_raw(s as i32)).map_err(|e| UserError::new(format!("listening for {s}: {e}")))?;
+        signals.push((s, stream));
+    }
+    let escalate_args = EscalateArgs {
+        policy: args.policy.clone(),
+        reason: args.reason.clone(),
+        duration: args.duration.clone(),
+        no_wait: false,
+        timeout: args.timeout.clone(),
+    };
+    let name = escalate::create(session, &escalate_args, kube.namespace.clone()).await?;
+    let api: Api<Escalation> = session.api();
+    let timeout = escalate::parse_duration(&args.timeout, "--timeout")?;
+    let decided = tokio::select! {
+        decided = escalate::wait(&api, &name, timeout) => decided,
+        s = first_signal(&mut signals) => {
+            revoke(session, &api, &name).await;
+            return Ok(128 + s as u8);
+        }
+    };
+    let decided = match decided {
+        Ok(d) => d,
+        Err(e) => {
+            // Still pending at the timeout: nobody is going to use it.
+            revoke(session, &api, &name).await;
+            return Err(e);
+        }
+    };
+    escalate::report(&decided, &mut std::io::stderr())?;
+
+    let kubeconfig = child_kubeconfig(kube)?;
+    let mut command = tokio::process::Command::new(program);
+    command.args(rest).env("KUDO_ESCALATION", &name).stdin(Stdio::inherit());
+    if let Some(path) = kubeconfig.as_ref().map(|k| k.path().to_path_buf()).or_else(|| kube.kubeconfig.clone()) {
+        command.env("KUBECONFIG", path);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            revoke(session, &api, &name).await;
+            return Err(UserError::new(format!("starting {program}: {e}")).hint("is it installed and on PATH?"));
+        }
+    };
+    let ended = tokio::spawn(tell_when_it_ends(api.clone(), name.clone()));
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            s = first_signal(&mut signals) => {
+                if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+                    let _ = kill(Pid::from_raw(pid), s);
+                }
+            }
+        }
+    };
+    ended.abort();
+    revoke(session, &api, &name).await;
+    drop(kubeconfig);
+    let status = status.map_err(|e| UserError::new(format!("waiting for {program}: {e}")))?;
+    Ok(exit_code(status))
+}
+
+/// The shell's convention: the exit code, or 128 + the signal that ended it.
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code).unwrap_or(exit::ERROR),
+        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(exit::ERROR),
+        (None, None) => exit::ERROR,
+    }
+}
+
+async fn first_signal(signals: &mut [(Signal, tokio::signal::unix::Signal)]) -> Signal {
+    let waits = signals.iter_mut().map(|(s, stream)| {
+        let s = *s;
+        Box::pin(async move {
+            stream.recv().await;
+            s
+        })
+    });
+    futures::future::select_all(waits).await.0
+}
+
+/// Tells CMD's user, on stderr, when the escalation ends under it.
+async fn tell_when_it_ends(api: Api<Escalation>, name: String) {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = watcher(api, config).applied_objects().boxed();
+    while let Some(Ok(esc)) = stream.next().await {
+        if let Some(status) = esc.status.as_ref().filter(|s| s.state.is_final()) {
+            eprintln!(
+                "kudo: escalation {name} is {} ({}); the command keeps running without its grants",
+                status.state.as_str(),
+                status.state_details
+            );
+            return;
+        }
+    }
+}
+
+/// Ends the escalation and waits (briefly) for its grants to be reclaimed.
+/// Failing here must not hide CMD's exit status: it is reported, not returned.
+async fn revoke(session: &Session, api: &Api<Escalation>, name: &str) {
+    let patch = json!({"spec": {"revoked": true, "revokedBy": session.me.username}});
+    if let Err(e) = api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        let e = explain(&format!("revoking escalation {name}"), e);
+        eprintln!("kudo: {e}\n  it still ends at its expiry; revoke it with: kubectl kudo revoke {name}");
+        return;
+    }
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = watcher(api.clone(), config).applied_objects().boxed();
+    let reclaimed = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(Ok(esc)) = stream.next().await {
+            let done = esc
+                .status
+                .as_ref()
+                .is_some_and(|s| s.state.is_final() && s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed));
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    match reclaimed {
+        Ok(true) => eprintln!("kudo: escalation {name} revoked; its grants are gone"),
+        _ => eprintln!("kudo: escalation {name} revoked; the controller is still reclaiming its grants"),
+    }
+}
+
+/// A kubeconfig for CMD that selects what kudo's own flags selected
+/// (`--context`, `--cluster`, `--user`, `-n`, `--as`), so `kubectl` in CMD
+/// acts where kudo escalated. `None` when no such flag was given: CMD then
+/// reads the same KUBECONFIG kudo did. The file is private to the user
+/// (mode 0600) and removed when dropped.
+fn child_kubeconfig(kube: &KubeFlags) -> Result<Option<tempfile::NamedTempFile>, UserError> {
+    let selected = kube.context.is_some()
+        || kube.cluster.is_some()
+        || kube.user.is_some()
+        || kube.namespace.is_some()
+        || kube.as_user.is_some()
+        || !kube.as_group.is_empty();
+    if !selected {
+        return Ok(None);
+    }
+    let fail = |what: String| UserError::new(format!("preparing the kubeconfig for the command: {what}"));
+    let mut config = match &kube.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| fail(e.to_string()))?;
+    let current = kube.context.clone().or(config.current_context.clone()).unwrap_or_default();
+    let mut context = config
+        .contexts
+        .iter()
+        .find(|c| c.name == current)
+        .and_then(|c| c.context.clone())
+        .ok_or_else(|| fail(format!("context {current:?} not found")))?;
+    if let Some(cluster) = &kube.cluster {
+        context.cluster = cluster.clone();
+    }
+    if let Some(namespace) = &kube.namespace {
+        context.namespace = Some(namespace.clone());
+    }
+    let user_name = kube.user.clone().or(context.user.clone()).unwrap_or_default();
+    if kube.as_user.is_some() || !kube.as_group.is_empty() {
+        // Impersonation lives on the user entry: copy it under a new name.
+        let mut user = config
+            .auth_infos
+            .iter()
+            .find(|u| u.name == user_name)
+            .cloned()
+            .ok_or_else(|| fail(format!("user {user_name:?} not found")))?;
+        if let Some(info) = user.auth_info.as_mut() {
+            info.impersonate = kube.as_user.clone();
+            info.impersonate_groups = (!kube.as_group.is_empty()).then(|| kube.as_group.clone());
+        }
+        user.name = "kudo-run".into();
+        config.auth_infos.push(user);
+        context.user = Some("kudo-run".into());
+    } else {
+        context.user = Some(user_name);
+    }
+    config.contexts.push(NamedContext { name: "kudo-run".into(), context: Some(context), ..Default::default() });
+    config.current_context = Some("kudo-run".into());
+    let yaml = serde_saphyr::to_string(&config).map_err(|e| fail(e.to_string()))?;
+    let mut file = tempfile::Builder::new()
+        .prefix("kudo-run-")
+        .suffix(".kubeconfig")
+        .tempfile()
+        .map_err(|e| fail(e.to_string()))?;
+    std::io::Write::write_all(&mut file, yaml.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    Ok(Some(file))
+}
