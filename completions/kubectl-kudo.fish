@@ -50,9 +50,12 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "reap" -d 
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "__complete" -d 'kubectl\'s plugin completion protocol (run by completions/kubectl_complete-kudo)'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l for -d 'Instead of POLICY: the permission needed, as for kubectl auth can-i, e.g. --for "create pods/portforward -n app"; the one policy that grants it is used' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s r -l reason -d 'Why you need it; policies may require a ticket reference' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s d -l duration -d 'How long to hold the grants (default: the policy\'s defaultDuration), e.g. 30m, 2h' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l timeout -d 'Longest wait for the decision' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l start-at -d 'Start later: not accepted before this time (RFC 3339, e.g. 2026-11-24T08:00:00Z)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l start-in -d 'Start later: not accepted before this much time from now, e.g. 2h' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -62,6 +65,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l a
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l no-wait -d 'Print the escalation\'s name and return instead of waiting for the decision'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l break-glass -d 'Emergency: skip the policy\'s break-glass review; granted at once and reviewed afterwards'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s m -l message -d 'A note for the requestor and the audit log' -r
@@ -102,6 +106,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l as-gr
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s A -l all -d 'Everyone\'s escalations, not only mine'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l pending-review -d 'PENDING escalations I may review and have not reviewed yet'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -l after-review -d 'Break-glass escalations (active or ended, anyone\'s) still awaiting their after-review'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s w -l watch -d 'After listing, keep printing changes'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand list" -s V -l version -d 'Print version'
@@ -119,6 +124,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l as-grou
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s A -l all -d 'Everyone\'s escalations, not only mine'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l pending-review -d 'PENDING escalations I may review and have not reviewed yet'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -l after-review -d 'Break-glass escalations (active or ended, anyone\'s) still awaiting their after-review'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s w -l watch -d 'After listing, keep printing changes'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand ls" -s V -l version -d 'Print version'
@@ -154,6 +160,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s A -l all -d 'Every policy, not only those I may use'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s V -l version -d 'Print version'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l for -d 'Instead of POLICY: the permission needed, e.g. --for "create pods/portforward -n app"' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s r -l reason -d 'Why you need it; policies may require a ticket reference' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s d -l duration -d 'How long to hold the grants at most (default: the policy\'s defaultDuration); they go when CMD exits' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l timeout -d 'Longest wait for the decision before CMD would start' -r
@@ -165,6 +172,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l user -
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l break-glass -d 'Emergency: skip the policy\'s break-glass review; granted at once and reviewed afterwards'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand which" -l subresource -d 'The subresource, as for kubectl auth can-i (pods/log is the same as pods --subresource log)' -r

@@ -39,11 +39,14 @@ _kubectl-kudo() {
         case $line[1] in
             (escalate)
 _arguments "${_arguments_options[@]}" : \
+'()--for=[Instead of POLICY\: the permission needed, as for kubectl auth can-i, e.g. --for "create pods/portforward -n app"; the one policy that grants it is used]:VERB RESOURCE [NAME] [-n NS]:_default' \
 '-r+[Why you need it; policies may require a ticket reference]:TEXT:_default' \
 '--reason=[Why you need it; policies may require a ticket reference]:TEXT:_default' \
 '-d+[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
 '--duration=[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
 '--timeout=[Longest wait for the decision]:DURATION:_default' \
+'(--start-in)--start-at=[Start later\: not accepted before this time (RFC 3339, e.g. 2026-11-24T08\:00\:00Z)]:TIME:_default' \
+'--start-in=[Start later\: not accepted before this much time from now, e.g. 2h]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
@@ -54,6 +57,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '--no-wait[Print the escalation'\''s name and return instead of waiting for the decision]' \
+'--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -121,6 +125,7 @@ _arguments "${_arguments_options[@]}" : \
 '-A[Everyone'\''s escalations, not only mine]' \
 '--all[Everyone'\''s escalations, not only mine]' \
 '(-A --all)--pending-review[PENDING escalations I may review and have not reviewed yet]' \
+'(-A --all --pending-review)--after-review[Break-glass escalations (active or ended, anyone'\''s) still awaiting their after-review]' \
 '-w[After listing, keep printing changes]' \
 '--watch[After listing, keep printing changes]' \
 '-h[Print help]' \
@@ -145,6 +150,7 @@ _arguments "${_arguments_options[@]}" : \
 '-A[Everyone'\''s escalations, not only mine]' \
 '--all[Everyone'\''s escalations, not only mine]' \
 '(-A --all)--pending-review[PENDING escalations I may review and have not reviewed yet]' \
+'(-A --all --pending-review)--after-review[Break-glass escalations (active or ended, anyone'\''s) still awaiting their after-review]' \
 '-w[After listing, keep printing changes]' \
 '--watch[After listing, keep printing changes]' \
 '-h[Print help]' \
@@ -211,6 +217,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (run)
 _arguments "${_arguments_options[@]}" : \
+'()--for=[Instead of POLICY\: the permission needed, e.g. --for "create pods/portforward -n app"]:VERB RESOURCE [NAME] [-n NS]:_default' \
 '-r+[Why you need it; policies may require a ticket reference]:TEXT:_default' \
 '--reason=[Why you need it; policies may require a ticket reference]:TEXT:_default' \
 '-d+[How long to hold the grants at most (default\: the policy'\''s defaultDuration); they go when CMD exits]:DURATION:_default' \
@@ -225,6 +232,7 @@ _arguments "${_arguments_options[@]}" : \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \

@@ -202,6 +202,14 @@ fn escalation_spec_is_immutable_but_revocable() {
     anonymous["spec"]["revoked"] = json!(true);
     assert!(crd_errors::<Escalation>(&anonymous, Some(&old)).iter().any(|e| e.contains("revokedBy")));
 
+    // A schedule or a break-glass flag cannot be added or changed later.
+    for (field, value) in [("startAt", json!("2026-11-24T08:00:00Z")), ("breakGlass", json!(true))] {
+        let mut changed = escalation();
+        changed["spec"][field] = value;
+        let errs = crd_errors::<Escalation>(&changed, Some(&old));
+        assert!(errs.iter().any(|e| e.contains("startAt and breakGlass are immutable")), "{field}: {errs:?}");
+    }
+
     // Defaults apply as on the API server: an object without revoked/revokedBy is fine.
     let mut bare = escalation();
     bare["spec"].as_object_mut().unwrap().retain(|k, _| k != "revoked" && k != "revokedBy");
@@ -235,12 +243,17 @@ fn policy() -> Value {
 #[test]
 fn policy_shape_rules() {
     assert_eq!(crd_errors::<EscalationPolicy>(&policy(), None), Vec::<String>::new());
-    let cases: [(&str, Value, &str); 6] = [
+    let cases: [(&str, Value, &str); 7] = [
         ("/spec/target/defaultDuration", json!("5h"), "must not exceed target.maxDuration"),
         ("/spec/target/defaultDuration", json!("0s"), "longer than 0s"),
         ("/spec/target/grants/0/defaultNamespace", json!("c"), "defaultNamespace must be one of allowedNamespaces"),
         ("/spec/target/grants/0/kind", json!("KubernetesClusterRoleBinding"), "is cluster-wide"),
         ("/spec/challenges", json!([{"kind": "PeerReview"}]), "needs at least one reviewer"),
+        (
+            "/spec/challenges",
+            json!([{"kind": "Justification", "pattern": "x", "breakGlass": true}]),
+            "breakGlass applies to PeerReview challenges only",
+        ),
         (
             "/spec/challenges",
             json!([{"kind": "TimeWindow", "timeZone": "UTC"}]),
@@ -291,7 +304,7 @@ fn crd_rules_compile_and_fit_the_cost_budget() {
     walk(&crd_schema::<Escalation>(), "Escalation", &mut found);
     walk(&crd_schema::<EscalationPolicy>(), "EscalationPolicy", &mut found);
     walk(&crd_schema::<EscalationReview>(), "EscalationReview", &mut found);
-    assert_eq!(found, 22, "every rule was analysed");
+    assert_eq!(found, 24, "every rule was analysed");
 }
 
 /// Issue 10 items 1 and 9: the schema bounds every duration at 8760h, and

@@ -432,6 +432,37 @@ async fn which_finds_the_policies_that_grant_a_permission() {
     let out = kudo(&cluster, "bob", &["which", "get", "pods", "-n", "app"]);
     assert_eq!(out.status.code(), Some(1), "bob is no subject: {:?}", text(&out));
 
+    // --for picks the one policy that grants it, and its namespace.
+    let out = kudo(
+        &cluster,
+        "alice",
+        &[
+            "run",
+            "--for",
+            "create pods/portforward -n app",
+            "--reason",
+            "OPS-2",
+            "--",
+            "kubectl",
+            "auth",
+            "can-i",
+            "create",
+            "pods",
+            "--subresource=portforward",
+            "-n",
+            "app",
+        ],
+    );
+    assert!(out.status.success() && text(&out).0.starts_with("yes"), "{:?}", text(&out));
+    cluster.policy(pod_reader_policy("read-pods-too", "30m", json!([]))).await;
+    let out = kudo(&cluster, "alice", &["escalate", "--for", "get pods -n app", "--reason", "x", "--no-wait"]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+    assert!(
+        text(&out).1.contains("several policies grant get pods in namespace app: read-pods, read-pods-too"),
+        "{:?}",
+        text(&out)
+    );
+
     // What which promised is what RBAC then allows (aggregation included).
     let out = kudo(&cluster, "alice", &["escalate", "debug-app", "--reason", "OPS-1", "--timeout", "30s"]);
     assert!(out.status.success(), "{:?}", text(&out));
@@ -503,5 +534,81 @@ async fn run_forwards_signals_and_revokes() {
     let esc = cluster.get(&name).await.unwrap();
     assert!(esc.spec.revoked && support::all_reclaimed(&esc), "{:?}", esc.status);
     assert!(!can_i(&cluster, "alice", "list", "app"));
+    ctl.stop().await;
+}
+
+/// Break-glass from the CLI: granted at once, listed as owing an
+/// after-review, and a reviewer's deny ends it and reclaims its grants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_is_granted_at_once_and_reviewed_after() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let review =
+        json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}], "breakGlass": true}]);
+    cluster.policy(pod_reader_policy("emergency", "30m", review)).await;
+    cluster.policy(pod_reader_policy("ordinary", "30m", json!([]))).await;
+
+    let out = kudo(&cluster, "alice", &["escalate", "ordinary", "--break-glass", "--reason", "outage #9"]);
+    assert!(!out.status.success() && text(&out).1.contains("has no break-glass review"), "{:?}", text(&out));
+    assert_eq!(escalation_count(&cluster).await, 0, "refused before anything was created");
+
+    let out = kudo(
+        &cluster,
+        "alice",
+        &["escalate", "emergency", "--break-glass", "--reason", "outage #9", "--timeout", "30s"],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(can_i(&cluster, "alice", "list", "app"), "granted without a review");
+    let out = kudo(&cluster, "bob", &["list", "--after-review", "-o", "name"]);
+    let name = text(&out).0.trim().trim_start_matches("escalation/").to_string();
+    assert!(name.starts_with("emergency-"), "{:?}", text(&out));
+    let esc = cluster.get(&name).await.unwrap();
+    let status = esc.status.unwrap();
+    assert_eq!(status.after_review, Some(kudo::api::AfterReview::Pending));
+    assert_eq!(status.challenges[0].state, kudo::api::ChallengeState::Bypassed);
+
+    let out = kudo(&cluster, "bob", &["deny", &name, "-m", "not an outage", "--yes"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let esc = cluster
+        .wait(&name, "after-review rejected", |e| {
+            e.is_some_and(|e| e.state().is_some_and(|s| s.is_final()) && support::all_reclaimed(e))
+        })
+        .await
+        .unwrap();
+    let status = esc.status.unwrap();
+    assert_eq!(
+        (status.state, status.after_review),
+        (kudo::api::EscalationState::Denied, Some(kudo::api::AfterReview::Rejected))
+    );
+    assert!(!can_i(&cluster, "alice", "list", "app"));
+    let out = kudo(&cluster, "bob", &["list", "--after-review", "-o", "name"]);
+    assert!(text(&out).0.trim().is_empty(), "{:?}", text(&out));
+    ctl.stop().await;
+}
+
+/// `--start-in`: created now, PENDING until its start, then accepted with
+/// the full duration from then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_escalation_starts_on_time() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let out = kudo(&cluster, "alice", &["escalate", "read-pods", "--reason", "ticket #5", "--start-in", "2h"]);
+    assert!(!out.status.success() && text(&out).1.contains("pendingTimeout"), "{:?}", text(&out));
+    let out = kudo(&cluster, "alice", &["escalate", "read-pods", "--reason", "ticket #5", "--start-in", "3s"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success() && stdout.contains("scheduled"), "{stdout}{stderr}");
+    let name =
+        stdout.split_whitespace().next().unwrap().trim_start_matches("escalation/").trim_end_matches(',').to_string();
+    let esc = cluster.wait_state(&name, "PENDING").await;
+    assert!(esc.status.unwrap().state_details.contains("scheduled to start at"));
+    assert!(!can_i(&cluster, "alice", "list", "app"));
+    let esc = cluster.wait_state(&name, "ACCEPTED").await;
+    let start = esc.spec.start_at.unwrap().0;
+    let status = esc.status.unwrap();
+    let accepted = status.accepted_at.unwrap().0;
+    assert!(accepted >= start, "accepted {accepted} before its start {start}");
+    assert_eq!(status.expires_at.unwrap().0.duration_since(accepted), jiff::SignedDuration::from_mins(30));
     ctl.stop().await;
 }

@@ -88,6 +88,8 @@ fn challenge() -> impl Strategy<Value = Challenge> {
         ]),
     )
         .prop_map(|(k, reviewers, min_approvals, time_zone, windows, pattern)| {
+            // Break-glass on every other PeerReview: the fuzzer sees both.
+            let break_glass = min_approvals.is_some_and(|m: u32| m.is_multiple_of(2));
             use Weekday::*;
             let all = [Mon, Tue, Wed, Thu, Fri, Sat, Sun];
             Challenge {
@@ -104,6 +106,7 @@ fn challenge() -> impl Strategy<Value = Challenge> {
                     })
                     .collect(),
                 pattern,
+                break_glass,
             }
         })
 }
@@ -211,6 +214,7 @@ fn escalation() -> impl Strategy<Value = Escalation> {
         status(),
         prop::option::of(timestamp()),
         prop::option::of(text()),
+        (prop::option::of(timestamp()), any::<bool>()),
     )
         .prop_map(
             |(
@@ -219,6 +223,7 @@ fn escalation() -> impl Strategy<Value = Escalation> {
                 status,
                 created,
                 uid,
+                (start_at, break_glass),
             )| {
                 let mut e = Escalation::new(
                     &name,
@@ -231,6 +236,8 @@ fn escalation() -> impl Strategy<Value = Escalation> {
                         duration: duration.map(DurationText::new),
                         revoked,
                         revoked_by,
+                        start_at: start_at.map(Time),
+                        break_glass,
                     },
                 );
                 e.metadata.uid = uid;
@@ -345,6 +352,31 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
         if decision.status.state.is_final() {
             prop_assert!(decision.actions.iter().all(|a| matches!(a, Action::Reclaim(_))));
         }
+        // Never BYPASSED without breakGlass on both the challenge and the escalation.
+        for (i, c) in decision.status.challenges.iter().enumerate() {
+            if c.state == ChallengeState::Bypassed {
+                let challenge = policy.as_ref().and_then(|p| p.spec.challenges.get(i));
+                prop_assert!(esc.spec.break_glass && challenge.is_some_and(|c| c.break_glass));
+            }
+        }
+        // A rejected after-review always ends the escalation and reclaims.
+        if decision.status.after_review == Some(AfterReview::Rejected) {
+            prop_assert!(decision.status.state.is_final());
+            prop_assert!(decision.actions.iter().all(|a| matches!(a, Action::Reclaim(_))));
+        }
+        // Accepted now: not before startAt, and expiresAt - acceptedAt is the duration asked.
+        if before != Some(EscalationState::Accepted) && decision.status.state == EscalationState::Accepted {
+            if let Some(start) = &esc.spec.start_at {
+                prop_assert!(now >= start.0);
+            }
+            if let (Some(a), Some(e), Some(p)) = (&decision.status.accepted_at, &decision.status.expires_at, &policy) {
+                let asked = checks::duration(&p.spec, &esc.spec, "p");
+                // Stored times have whole seconds: a sub-second remainder is cut, never added.
+                let whole =
+                    |d| a.0.checked_add(d).map_or(e.0 == jiff::Timestamp::MAX, |x| x.as_second() == e.0.as_second());
+                prop_assert!(asked.is_ok_and(whole), "{:?} {:?} {:?}", a, e, esc.spec.duration);
+            }
+        }
         // The grant duration never exceeds the bound, whatever was asked.
         if let (Some(a), Some(e)) = (&decision.status.accepted_at, &decision.status.expires_at)
             && before != Some(EscalationState::Accepted)
@@ -355,6 +387,7 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
         // The CLI's pre-checks, the retention rule, the reaper's rule and the audit records are total too.
         if let Some(p) = &policy {
             let _ = checks::request(&p.spec, &esc.spec, "p", now);
+            let _ = checks::schedule(&p.spec, &esc.spec, "p", now);
             let _ = checks::open_limit(&p.spec, "p", &["a".to_string()]);
             let _ = checks::policy_problems(&p.spec);
             let _ = checks::open_escalations(&esc, [&esc]);

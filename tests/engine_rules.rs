@@ -400,3 +400,146 @@ fn revoked_before_evaluation_expires_without_grants() {
     assert_eq!(d.status.state, EscalationState::Expired);
     assert!(d.actions.is_empty());
 }
+
+fn scheduled(offset_secs: i64) -> Escalation {
+    let mut e = alice();
+    e.spec.start_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(offset_secs)));
+    e
+}
+
+#[test]
+fn a_scheduled_escalation_waits_for_its_start_and_its_clock_starts_then() {
+    let admins = vec![Subject::group("admins")];
+    let mut w = World::new(scheduled(1800), policy(vec![peer_review(admins, 1)]));
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Pending);
+    assert!(w.details().contains("scheduled to start at"), "{}", w.details());
+    // Approved early: still waits for startAt, and looks again exactly then.
+    w.now = at(600);
+    w.reviews.push(approve(&w.escalation, "bob", &["admins"]));
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Pending, "{}", w.details());
+    assert_eq!(d.requeue_at, Some(at(1800)));
+    w.now = at(1800);
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Accepted);
+    assert_eq!(status(&w).accepted_at.as_ref().unwrap().0, at(1800));
+    assert_eq!(status(&w).expires_at.as_ref().unwrap().0, at(1800 + 3600), "the duration counts from acceptance");
+}
+
+#[test]
+fn a_start_in_the_past_or_beyond_the_pending_timeout_is_denied() {
+    for (offset, says) in [(-120, "is in the past"), (3601, "later than policy gain-port-forward's pendingTimeout")] {
+        let mut w = World::new(scheduled(offset), policy(vec![]));
+        w.step();
+        assert_eq!(w.state(), Some(EscalationState::Denied));
+        assert!(w.details().contains(says), "{offset}: {}", w.details());
+    }
+    // Clock skew: up to a minute in the past is "now".
+    let mut w = World::new(scheduled(-30), policy(vec![]));
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Accepted), "{}", w.details());
+}
+
+#[test]
+fn the_time_window_is_checked_at_the_start_not_at_creation() {
+    // Created Monday 19:30 in Paris (office hours are Mon-Fri 08:00-19:00),
+    // to start Tuesday 09:00.
+    let evening = 8 * 3600 + 1800;
+    let mut p = policy(vec![office_hours()]);
+    p.spec.pending_timeout = Some("24h".into());
+    let mut e = scheduled(22 * 3600);
+    e.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(evening)));
+    let mut w = World::new(e.clone(), p.clone());
+    w.now = at(evening);
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Pending), "{}", w.details());
+    w.now = at(22 * 3600);
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Accepted), "{}", w.details());
+    // To start Monday 23:00: the window is closed then, so it is denied at once.
+    e.spec.start_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(12 * 3600)));
+    let mut w = World::new(e, p);
+    w.now = at(evening);
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Denied), "{}", w.details());
+    assert!(w.details().contains("only allows escalating during"), "{}", w.details());
+}
+
+fn break_glass_policy() -> EscalationPolicy {
+    let mut review = peer_review(vec![Subject::group("admins")], 2);
+    review.break_glass = true;
+    policy(vec![review])
+}
+
+fn breaking_glass() -> Escalation {
+    let mut e = alice();
+    e.spec.break_glass = true;
+    e
+}
+
+#[test]
+fn break_glass_is_accepted_at_once_and_owes_an_after_review() {
+    let mut w = World::new(breaking_glass(), break_glass_policy());
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Accepted, "{}", w.details());
+    assert_eq!(status(&w).challenges[0].state, ChallengeState::Bypassed);
+    assert_eq!(status(&w).after_review, Some(AfterReview::Pending));
+    // The requestor's own review is no after-review.
+    w.now = at(60);
+    w.reviews.push(approve(&w.escalation, "alice", &["squad-a", "admins"]));
+    w.step();
+    assert_eq!(status(&w).after_review, Some(AfterReview::Pending));
+    w.reviews.push(approve(&w.escalation, "bob", &["admins"]));
+    let d = w.step();
+    assert_eq!((d.status.state, d.status.after_review), (EscalationState::Accepted, Some(AfterReview::Approved)));
+}
+
+#[test]
+fn a_rejected_after_review_ends_it_and_reclaims() {
+    let mut w = World::new(breaking_glass(), break_glass_policy());
+    w.step();
+    w.now = at(60);
+    w.reviews.push(review(&w.escalation, "carol", &["admins"], ReviewDecision::Rejected));
+    let d = w.step();
+    assert_eq!(d.transition, Some((Some(EscalationState::Accepted), EscalationState::Denied)));
+    assert_eq!(d.actions, vec![Action::Reclaim(0)]);
+    assert_eq!(status(&w).after_review, Some(AfterReview::Rejected));
+    assert!(w.details().contains("break-glass after-review rejected by carol"), "{}", w.details());
+}
+
+#[test]
+fn an_after_review_of_an_ended_escalation_is_recorded_and_changes_nothing_else() {
+    let mut w = World::new(breaking_glass(), break_glass_policy());
+    w.step();
+    w.now = at(3600);
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Expired));
+    w.reviews.push(review(&w.escalation, "carol", &["admins"], ReviewDecision::Rejected));
+    let d = w.step();
+    assert_eq!((d.status.state, d.status.after_review), (EscalationState::Expired, Some(AfterReview::Rejected)));
+    assert_eq!(d.transition, None);
+}
+
+#[test]
+fn break_glass_needs_a_break_glass_review_on_the_policy() {
+    let mut w = World::new(breaking_glass(), policy(vec![peer_review(vec![Subject::group("admins")], 1)]));
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Denied));
+    assert!(w.details().contains("has no break-glass review"), "{}", w.details());
+    // Without --break-glass, a break-glass review is an ordinary one.
+    let mut w = World::new(alice(), break_glass_policy());
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Pending));
+    assert_eq!(status(&w).after_review, None);
+}
+
+#[test]
+fn overdue_after_reviews_are_named_for_the_policy_condition() {
+    let mut w = World::new(breaking_glass(), break_glass_policy());
+    w.step();
+    let overdue =
+        |now| kudo::engine::checks::overdue_after_reviews("gain-port-forward", [&w.escalation].into_iter(), now);
+    assert!(overdue(at(86_400)).is_empty());
+    assert_eq!(overdue(at(86_401)), ["gain-port-forward-x7k2p"]);
+}

@@ -120,12 +120,24 @@ fn crds_use_the_design_names() {
     let schema = &v["schema"]["openAPIV3Schema"];
     assert_eq!(
         props(schema, &["spec"]),
-        ["duration", "namespace", "policyName", "reason", "requestor", "requestorGroups", "revoked", "revokedBy"]
+        [
+            "breakGlass",
+            "duration",
+            "namespace",
+            "policyName",
+            "reason",
+            "requestor",
+            "requestorGroups",
+            "revoked",
+            "revokedBy",
+            "startAt"
+        ]
     );
     assert_eq!(
         props(schema, &["status"]),
         [
             "acceptedAt",
+            "afterReview",
             "auditedState",
             "challenges",
             "expiresAt",

@@ -30,6 +30,7 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.policyName == oldSelf.policyName && self.requestor == oldSelf.requestor && self.requestorGroups == oldSelf.requestorGroups && self.reason == oldSelf.reason").message("an escalation's spec is immutable except revoked: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("has(self.namespace) == has(oldSelf.namespace) && (!has(self.namespace) || self.namespace == oldSelf.namespace) && has(self.duration) == has(oldSelf.duration) && (!has(self.duration) || self.duration == oldSelf.duration)").message("an escalation's namespace and duration are immutable: create a new escalation instead"))]
+#[x_kube(validation = Rule::new("has(self.startAt) == has(oldSelf.startAt) && (!has(self.startAt) || self.startAt == oldSelf.startAt) && self.breakGlass == oldSelf.breakGlass").message("an escalation's startAt and breakGlass are immutable: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("!oldSelf.revoked || self.revoked").message("a revoked escalation cannot be un-revoked: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("self.revokedBy == oldSelf.revokedBy || (!oldSelf.revoked && self.revoked)").message("revokedBy is set once, together with revoked"))]
 #[x_kube(validation = Rule::new("!self.revoked || self.revokedBy != ''").message("revoking needs revokedBy set to your username (kubectl kudo revoke does this)"))]
@@ -55,6 +56,14 @@ pub struct EscalationSpec {
     /// How long the grants last once accepted (default: the policy's defaultDuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<DurationText>,
+    /// Not accepted before this time (RFC 3339); at most the policy's
+    /// pendingTimeout after creation. The duration counts from acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<Time>,
+    /// Emergency: skip the policy's break-glass PeerReview; accepted at once,
+    /// and reviewed afterwards (`status.afterReview`).
+    #[serde(default)]
+    pub break_glass: bool,
     /// The only mutable field: false -> true ends the escalation early.
     #[serde(default)]
     pub revoked: bool,
@@ -120,6 +129,9 @@ pub struct EscalationStatus {
     /// lost) is audited by the next reconcile: no transition goes unrecorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audited_state: Option<EscalationState>,
+    /// Break-glass escalations only: the review owed after acceptance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_review: Option<AfterReview>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -139,6 +151,7 @@ impl EscalationStatus {
             expires_at: None,
             finished_at: None,
             audited_state: None,
+            after_review: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
         }
@@ -151,6 +164,17 @@ pub enum ChallengeState {
     Pending,
     Passed,
     Failed,
+    /// Skipped by a break-glass escalation; reviewed afterwards.
+    Bypassed,
+}
+
+/// The review a break-glass escalation owes after it was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AfterReview {
+    Pending,
+    Approved,
+    Rejected,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -122,6 +122,7 @@ pub enum ChallengeKind {
 #[x_kube(validation = kube::core::Rule::new("self.kind != 'PeerReview' || (has(self.reviewers) && size(self.reviewers) > 0)").message("a PeerReview challenge needs at least one reviewer"))]
 #[x_kube(validation = kube::core::Rule::new("self.kind != 'TimeWindow' || (has(self.timeZone) && has(self.windows) && size(self.windows) > 0)").message("a TimeWindow challenge needs timeZone and at least one window"))]
 #[x_kube(validation = kube::core::Rule::new("self.kind != 'Justification' || has(self.pattern)").message("a Justification challenge needs a pattern"))]
+#[x_kube(validation = kube::core::Rule::new("self.kind == 'PeerReview' || !has(self.breakGlass) || !self.breakGlass").message("breakGlass applies to PeerReview challenges only"))]
 pub struct Challenge {
     pub kind: ChallengeKind,
     /// PeerReview: who may approve (never the requestor).
@@ -132,6 +133,10 @@ pub struct Challenge {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 16))]
     pub min_approvals: Option<u32>,
+    /// PeerReview: a requestor may skip it in an emergency (`--break-glass`);
+    /// the escalation is then accepted at once and reviewed afterwards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
     /// TimeWindow: IANA time zone the windows are written in, e.g. Europe/Paris.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]

@@ -81,6 +81,12 @@ pub struct Record {
     /// Deleted and RetentionDeleted: the whole object, as it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<serde_json::Value>,
+    /// A break-glass escalation: accepted without its review, owed one after.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
+    /// Break-glass only: the after-review, PENDING until an eligible reviewer gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_review: Option<crate::api::AfterReview>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -121,7 +127,12 @@ impl Record {
             })
             .unwrap_or_default();
         let spec = &escalation.spec;
+        let break_glass = spec.break_glass;
         let text = match (action, state) {
+            (Action::Transition, Some(EscalationState::Accepted)) if break_glass => format!(
+                "BREAK-GLASS: {} took policy {} without review ({}): {details}. Every eligible reviewer: review it now with `kubectl kudo approve {name}` or `kubectl kudo deny {name}` (deny ends it at once).",
+                spec.requestor, spec.policy_name, spec.reason
+            ),
             (Action::Transition, Some(EscalationState::Pending)) => format!(
                 "{} asks for policy {} ({}): {details}. Review with `kubectl kudo approve {name}` or `kubectl kudo deny {name}`.",
                 spec.requestor, spec.policy_name, spec.reason
@@ -170,6 +181,8 @@ impl Record {
             text: crate::printable::printable(&text).into_owned(),
             review: None,
             object: None,
+            break_glass,
+            after_review: status.and_then(|s| s.after_review),
         }
     }
 
@@ -322,6 +335,8 @@ pub fn orphan_record(now: Timestamp, found: &Binding, escalation: Option<&str>, 
         text: crate::printable::printable(&format!("kudo swept binding {name}: {why}")).into_owned(),
         review: None,
         object: None,
+        break_glass: false,
+        after_review: None,
     }
 }
 

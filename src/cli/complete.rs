@@ -7,7 +7,7 @@ use clap::CommandFactory;
 use kube::{Api, ResourceExt, api::ListParams};
 
 use super::{Cli, kubeconfig::KubeFlags};
-use crate::api::{Escalation, EscalationPolicy, EscalationState};
+use crate::api::{AfterReview, Escalation, EscalationPolicy, EscalationState};
 
 /// Cobra's ShellCompDirectiveNoFileComp: never fall back to file names.
 const NO_FILE_COMPLETION: u8 = 4;
@@ -69,9 +69,13 @@ fn flags_in(words: &[String]) -> KubeFlags {
 }
 
 async fn live_names(flags: &KubeFlags, sub: &str) -> Vec<String> {
+    if sub == "which" {
+        let verbs = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "use"];
+        return verbs.iter().map(|v| v.to_string()).collect();
+    }
     let Ok(client) = flags.client().await else { return Vec::new() };
     match sub {
-        "escalate" => {
+        "escalate" | "run" => {
             let api: Api<EscalationPolicy> = Api::all(client);
             api.list(&ListParams::default())
                 .await
@@ -86,7 +90,10 @@ async fn live_names(flags: &KubeFlags, sub: &str) -> Vec<String> {
                 .map(|l| {
                     l.items
                         .iter()
-                        .filter(|e| !pending_only || e.state() == Some(EscalationState::Pending))
+                        .filter(|e| {
+                            let owes = e.status.as_ref().is_some_and(|s| s.after_review == Some(AfterReview::Pending));
+                            !pending_only || e.state() == Some(EscalationState::Pending) || owes
+                        })
                         .filter(|e| sub != "revoke" || !e.state().is_some_and(EscalationState::is_final))
                         .map(ResourceExt::name_any)
                         .collect()

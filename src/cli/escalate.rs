@@ -26,6 +26,10 @@ pub struct EscalateArgs {
     /// The EscalationPolicy to use (asked for on a terminal when left out).
     #[arg(value_name = "POLICY")]
     pub policy: Option<String>,
+    /// Instead of POLICY: the permission needed, as for kubectl auth can-i,
+    /// e.g. --for "create pods/portforward -n app"; the one policy that grants it is used.
+    #[arg(long = "for", value_name = "VERB RESOURCE [NAME] [-n NS]", conflicts_with = "policy")]
+    pub for_permission: Option<String>,
     /// Why you need it; policies may require a ticket reference.
     #[arg(short, long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -38,6 +42,15 @@ pub struct EscalateArgs {
     /// Longest wait for the decision.
     #[arg(long, default_value = "15m", value_name = "DURATION")]
     pub timeout: String,
+    /// Start later: not accepted before this time (RFC 3339, e.g. 2026-11-24T08:00:00Z).
+    #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// Start later: not accepted before this much time from now, e.g. 2h.
+    #[arg(long, value_name = "DURATION")]
+    pub start_in: Option<String>,
+    /// Emergency: skip the policy's break-glass review; granted at once and reviewed afterwards.
+    #[arg(long)]
+    pub break_glass: bool,
 }
 
 /// `namespace`: the global `-n`, for namespaced grants (default: the policy's defaultNamespace).
@@ -45,6 +58,11 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
     let name = create(session, &args, namespace).await?;
     if args.no_wait {
         println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
+        return Ok(());
+    }
+    if args.start_at.is_some() || args.start_in.is_some() {
+        // Nobody waits hours at a prompt: the schedule is in the escalation.
+        println!("escalation/{name} created, scheduled; follow it with: kubectl kudo status {name}");
         return Ok(());
     }
     let decided = wait(&session.api(), &name, parse_duration(&args.timeout, "--timeout")?).await?;
@@ -56,7 +74,14 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
 pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<String>) -> Result<String, UserError> {
     let policies: Api<EscalationPolicy> = session.api();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let policy_name = match args.policy.clone() {
+    let (chosen, namespace) = match &args.for_permission {
+        Some(permission) => {
+            let (policy, ns) = pick_for(session, permission, namespace.clone(), interactive).await?;
+            (Some(policy), namespace.or(ns))
+        }
+        None => (args.policy.clone(), namespace),
+    };
+    let policy_name = match chosen {
         Some(p) => p,
         None if interactive => pick_policy(session, &policies).await?,
         None => {
@@ -86,6 +111,7 @@ pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<St
         }
     };
     parse_duration(&args.timeout, "--timeout")?;
+    let start_at = start_time(args, Timestamp::now())?;
     let mut groups = session.me.groups.clone();
     groups.dedup();
     let spec = EscalationSpec {
@@ -97,6 +123,8 @@ pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<St
         duration: args.duration.clone().map(DurationText::new),
         revoked: false,
         revoked_by: String::new(),
+        start_at: start_at.map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time),
+        break_glass: args.break_glass,
     };
     precheck(session, &policy, &spec).await?;
 
@@ -115,6 +143,78 @@ pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<St
     Ok(name)
 }
 
+/// `--for "VERB RESOURCE [NAME] [-n NS]"`: the policy (and namespace) that
+/// grants it; several are offered on a terminal, or listed in the error.
+async fn pick_for(
+    session: &Session,
+    permission: &str,
+    namespace: Option<String>,
+    interactive: bool,
+) -> Result<(String, Option<String>), UserError> {
+    let usage = || {
+        UserError::new(format!("--for {permission:?}: expected VERB RESOURCE [NAME] [-n NAMESPACE]"))
+            .hint("e.g. --for \"create pods/portforward -n app\"")
+            .code(exit::USAGE)
+    };
+    let mut words = permission.split_whitespace();
+    let mut positional = Vec::new();
+    let mut ns = namespace;
+    while let Some(w) = words.next() {
+        match w {
+            "-n" | "--namespace" => ns = Some(words.next().ok_or_else(usage)?.to_string()),
+            _ if w.starts_with("--namespace=") => ns = w.strip_prefix("--namespace=").map(String::from),
+            _ if w.starts_with("-n") && w.len() > 2 => ns = Some(w[2..].to_string()),
+            _ => positional.push(w),
+        }
+    }
+    let (verb, resource, name) = match positional.as_slice() {
+        [verb, resource] => (*verb, *resource, None),
+        [verb, resource, name] => (*verb, *resource, Some(*name)),
+        _ => return Err(usage()),
+    };
+    let (request, found) = super::which::find(session, verb, resource, name, None, ns).await?;
+    let asked = super::which::describe(&request);
+    match found.len() {
+        0 => Err(super::which::none_found(&asked)),
+        1 => Ok(found.into_iter().next().map(|f| (f.policy, f.namespace)).unwrap_or_default()),
+        _ if interactive => {
+            let names: Vec<&str> = found.iter().map(|f| f.policy.as_str()).collect();
+            let chosen = dialoguer::Select::new()
+                .with_prompt(format!("Several policies grant {asked}; which one?"))
+                .items(&names)
+                .default(0)
+                .interact()
+                .map_err(|e| UserError::new(format!("choosing a policy: {e}")))?;
+            Ok(found.into_iter().nth(chosen).map(|f| (f.policy, f.namespace)).unwrap_or_default())
+        }
+        _ => Err(UserError::new(format!(
+            "several policies grant {asked}: {}",
+            found.iter().map(|f| f.policy.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .hint("name one instead of --for (kubectl kudo which shows what each asks first)")
+        .code(exit::USAGE)),
+    }
+}
+
+/// `--start-at` / `--start-in`, whole seconds as status stores them.
+fn start_time(args: &EscalateArgs, now: Timestamp) -> Result<Option<Timestamp>, UserError> {
+    let at = match (&args.start_at, &args.start_in) {
+        (Some(at), _) => at.parse::<Timestamp>().map_err(|e| {
+            UserError::new(format!("--start-at {at}: {e}"))
+                .hint("write it as RFC 3339, e.g. 2026-11-24T08:00:00Z or 2026-11-24T09:00:00+01:00")
+                .code(exit::USAGE)
+        })?,
+        (None, Some(d)) => {
+            let d = DurationText::new(d)
+                .parse()
+                .map_err(|e| UserError::new(format!("--start-in {d}: {e}")).code(exit::USAGE))?;
+            now.checked_add(d).map_err(|e| UserError::new(format!("--start-in: {e}")).code(exit::USAGE))?
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Timestamp::from_second(at.as_second()).unwrap_or(at)))
+}
+
 /// The controller's own checks, run first so that a request bound to be
 /// denied is never created.
 async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &EscalationSpec) -> Result<(), UserError> {
@@ -124,7 +224,9 @@ async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &Escalatio
             .hint("kubectl kudo policies lists the ones you may use"));
     }
     let deny = |why: String| UserError::new(format!("policy {name} would deny this request: {why}"));
-    checks::request(&policy.spec, spec, &name, Timestamp::now()).map_err(deny)?;
+    let now = Timestamp::now();
+    checks::request(&policy.spec, spec, &name, now).map_err(deny)?;
+    checks::schedule(&policy.spec, spec, &name, now).map_err(deny)?;
     let escalations: Api<Escalation> = session.api();
     // From the API server's watch cache (resourceVersion 0): this check is
     // advisory, the controller's is the one that counts.

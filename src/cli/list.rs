@@ -36,6 +36,9 @@ pub struct ListArgs {
     /// PENDING escalations I may review and have not reviewed yet.
     #[arg(long, conflicts_with = "all")]
     pub pending_review: bool,
+    /// Break-glass escalations (active or ended, anyone's) still awaiting their after-review.
+    #[arg(long, conflicts_with_all = ["all", "pending_review"])]
+    pub after_review: bool,
     /// Output format.
     #[arg(short, long, value_enum, value_name = "FORMAT")]
     pub output: Option<Output>,
@@ -139,8 +142,11 @@ async fn filter(session: &Session, args: &ListArgs) -> Result<impl Fn(&Escalatio
     } else {
         (Vec::new(), Vec::new())
     };
-    let (all, pending_review) = (args.all, args.pending_review);
+    let (all, pending_review, after_review) = (args.all, args.pending_review, args.after_review);
     Ok(move |e: &Escalation| {
+        if after_review {
+            return e.status.as_ref().is_some_and(|s| s.after_review == Some(crate::api::AfterReview::Pending));
+        }
         if pending_review {
             if e.state() != Some(EscalationState::Pending) {
                 return false;

@@ -13,8 +13,8 @@ use super::{
 };
 use crate::{
     api::{
-        ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationReviewSpec, EscalationState,
-        ReviewDecision,
+        AfterReview, ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationReviewSpec,
+        EscalationState, ReviewDecision,
     },
     engine::review,
 };
@@ -38,7 +38,8 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
     let name = esc.name_any();
     let verb = if decision == ReviewDecision::Approved { "approve" } else { "deny" };
     let state = esc.state();
-    if state.is_some_and(|s| s != EscalationState::Pending) {
+    let owes_after_review = esc.status.as_ref().is_some_and(|s| s.after_review == Some(AfterReview::Pending));
+    if state.is_some_and(|s| s != EscalationState::Pending) && !owes_after_review {
         let s = state.map(EscalationState::as_str).unwrap_or_default();
         return Err(UserError::new(format!("escalation {name} is {s}: there is nothing to {verb}")));
     }
@@ -71,7 +72,8 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
             policy.name_any()
         )));
     }
-    if let Some(why) = peer_reviews.iter().find_map(|c| review::ineligibility(c, &esc, &review_obj)) {
+    // The controller's own rule: eligible for a stage, or for the after-review a break-glass escalation owes.
+    if let Err(why) = review::assess(Some(&policy.spec), &esc, &review_obj) {
         return Err(UserError::new(format!("you cannot {verb} escalation {name}: {why}")));
     }
 

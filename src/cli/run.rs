@@ -32,6 +32,9 @@ pub struct RunArgs {
     /// The EscalationPolicy to use (asked for on a terminal when left out).
     #[arg(value_name = "POLICY")]
     pub policy: Option<String>,
+    /// Instead of POLICY: the permission needed, e.g. --for "create pods/portforward -n app".
+    #[arg(long = "for", value_name = "VERB RESOURCE [NAME] [-n NS]", conflicts_with = "policy")]
+    pub for_permission: Option<String>,
     /// Why you need it; policies may require a ticket reference.
     #[arg(short, long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -41,6 +44,9 @@ pub struct RunArgs {
     /// Longest wait for the decision before CMD would start.
     #[arg(long, default_value = "15m", value_name = "DURATION")]
     pub timeout: String,
+    /// Emergency: skip the policy's break-glass review; granted at once and reviewed afterwards.
+    #[arg(long)]
+    pub break_glass: bool,
     /// The command to run with the grants, after `--`.
     #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
     pub command: Vec<String>,
@@ -66,10 +72,14 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     }
     let escalate_args = EscalateArgs {
         policy: args.policy.clone(),
+        for_permission: args.for_permission.clone(),
         reason: args.reason.clone(),
         duration: args.duration.clone(),
         no_wait: false,
         timeout: args.timeout.clone(),
+        start_at: None,
+        start_in: None,
+        break_glass: args.break_glass,
     };
     let name = escalate::create(session, &escalate_args, kube.namespace.clone()).await?;
     let api: Api<Escalation> = session.api();

@@ -33,6 +33,17 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
     line(&mut out, format!("Policy:     {}", esc.spec.policy_name));
     line(&mut out, format!("Requestor:  {}", esc.spec.requestor));
     line(&mut out, format!("Reason:     {}", esc.spec.reason));
+    if let Some(at) = &esc.spec.start_at {
+        line(&mut out, format!("Starts:     {} ({})", at.0, format::relative(at.0, now)));
+    }
+    if esc.spec.break_glass {
+        let owed = esc.status.as_ref().and_then(|s| s.after_review).map_or("PENDING", |a| match a {
+            crate::api::AfterReview::Pending => "PENDING: an eligible reviewer must approve or deny it",
+            crate::api::AfterReview::Approved => "APPROVED",
+            crate::api::AfterReview::Rejected => "REJECTED",
+        });
+        line(&mut out, format!("Break-glass: after-review {owed}"));
+    }
     let status = esc.status.clone();
     let state = status.as_ref().map_or("NEW (not yet seen by the controller)", |s| s.state.as_str());
     line(&mut out, format!("State:      {state}"));

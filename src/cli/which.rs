@@ -51,20 +51,78 @@ struct Resolved {
     subresources: Vec<String>,
 }
 
+/// One policy that would grant what was asked, and where to escalate.
+pub struct Found {
+    pub policy: String,
+    pub namespace: Option<String>,
+    pub summary: Value,
+}
+
 pub async fn which(session: &Session, args: WhichArgs, namespace: Option<String>) -> Result<(), UserError> {
-    let (typed, after_slash) = match args.resource.split_once('/') {
+    let (request, found) =
+        find(session, &args.verb, &args.resource, args.name.as_deref(), args.subresource.as_deref(), namespace).await?;
+    let asked = describe(&request);
+    if found.is_empty() {
+        return Err(none_found(&asked));
+    }
+    let found: Vec<Value> = found.into_iter().map(|f| f.summary).collect();
+    match args.output {
+        Some(Output::Json) => println!("{}", serde_json::to_string_pretty(&Value::Array(found)).unwrap_or_default()),
+        Some(Output::Yaml) => print!(
+            "{}",
+            serde_saphyr::to_string(&Value::Array(found)).map_err(|e| UserError::new(format!("writing YAML: {e}")))?
+        ),
+        _ => {
+            let mut table = format::table(&["POLICY", "GRANTS", "REQUIRES", "RUN"]);
+            let lines = |v: &Value| {
+                let items: Vec<String> =
+                    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+                format::cells(items).join("\n")
+            };
+            for f in &found {
+                let requires = lines(&f["requires"]);
+                table.add_row(vec![
+                    format::cells(vec![f["policy"].as_str().unwrap_or_default().to_string()]).join(""),
+                    lines(&f["grants"]),
+                    if requires.is_empty() { "nothing".into() } else { requires },
+                    format::cells(vec![f["command"].as_str().unwrap_or_default().to_string()]).join(""),
+                ]);
+            }
+            eprintln!("Policies you may use that grant {asked}:");
+            println!("{}", format::render(&mut table));
+        }
+    }
+    Ok(())
+}
+
+pub fn none_found(asked: &str) -> UserError {
+    UserError::new(format!("no policy you may use grants {asked}"))
+        .hint("kubectl kudo policies lists the policies you may use; ask an admin for one that grants it")
+}
+
+/// The policies I may use that would allow `verb` on `resource` (kubectl
+/// auth can-i forms), and the request as resolved against the cluster.
+pub async fn find(
+    session: &Session,
+    verb: &str,
+    resource: &str,
+    name: Option<&str>,
+    subresource: Option<&str>,
+    namespace: Option<String>,
+) -> Result<(Request, Vec<Found>), UserError> {
+    let (typed, after_slash) = match resource.split_once('/') {
         Some((r, s)) => (r.to_string(), Some(s.to_string())),
-        None => (args.resource.clone(), None),
+        None => (resource.to_string(), None),
     };
     let resolved = resolve(session, &typed).await?;
-    let (mut subresource, mut name) = (String::new(), args.name.clone().unwrap_or_default());
+    let (mut sub, mut object) = (String::new(), name.unwrap_or_default().to_string());
     match after_slash {
-        Some(s) if resolved.subresources.contains(&s) => subresource = s,
-        Some(n) => name = n,
+        Some(s) if resolved.subresources.contains(&s) => sub = s,
+        Some(n) => object = n,
         None => {}
     }
-    if let Some(s) = args.subresource.clone() {
-        subresource = s;
+    if let Some(s) = subresource {
+        sub = s.to_string();
     }
     let namespace = if resolved.namespaced {
         namespace.unwrap_or_else(|| session.client.default_namespace().to_string())
@@ -72,11 +130,11 @@ pub async fn which(session: &Session, args: WhichArgs, namespace: Option<String>
         String::new()
     };
     let request = Request {
-        verb: args.verb.clone(),
+        verb: verb.to_string(),
         group: resolved.group.clone(),
         resource: resolved.plural.clone(),
-        subresource,
-        name,
+        subresource: sub,
+        name: object,
         namespace,
     };
 
@@ -110,47 +168,17 @@ pub async fn which(session: &Session, args: WhichArgs, namespace: Option<String>
         let namespace = matches.iter().find_map(|m| m.namespace.clone());
         let flag = namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default();
         let command = format!("kubectl kudo run {name}{flag} --reason '…' -- kubectl …");
-        found.push(json!({
+        let summary = json!({
             "policy": name,
             "grants": grants,
             "requires": requires(policy),
             "duration": {"default": policy.spec.target.default_duration, "max": policy.spec.target.max_duration},
             "namespace": namespace,
             "command": command,
-        }));
+        });
+        found.push(Found { policy: name, namespace, summary });
     }
-    let asked = describe(&request);
-    if found.is_empty() {
-        return Err(UserError::new(format!("no policy you may use grants {asked}"))
-            .hint("kubectl kudo policies lists the policies you may use; ask an admin for one that grants it"));
-    }
-    match args.output {
-        Some(Output::Json) => println!("{}", serde_json::to_string_pretty(&Value::Array(found)).unwrap_or_default()),
-        Some(Output::Yaml) => print!(
-            "{}",
-            serde_saphyr::to_string(&Value::Array(found)).map_err(|e| UserError::new(format!("writing YAML: {e}")))?
-        ),
-        _ => {
-            let mut table = format::table(&["POLICY", "GRANTS", "REQUIRES", "RUN"]);
-            let lines = |v: &Value| {
-                let items: Vec<String> =
-                    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
-                format::cells(items).join("\n")
-            };
-            for f in &found {
-                let requires = lines(&f["requires"]);
-                table.add_row(vec![
-                    format::cells(vec![f["policy"].as_str().unwrap_or_default().to_string()]).join(""),
-                    lines(&f["grants"]),
-                    if requires.is_empty() { "nothing".into() } else { requires },
-                    format::cells(vec![f["command"].as_str().unwrap_or_default().to_string()]).join(""),
-                ]);
-            }
-            eprintln!("Policies you may use that grant {asked}:");
-            println!("{}", format::render(&mut table));
-        }
-    }
-    Ok(())
+    Ok((request, found))
 }
 
 /// What a policy asks before it grants, one line each.
@@ -169,7 +197,7 @@ fn requires(policy: &EscalationPolicy) -> Vec<String> {
         .collect()
 }
 
-fn describe(r: &Request) -> String {
+pub fn describe(r: &Request) -> String {
     let resource = match (r.group.as_str(), r.subresource.as_str()) {
         ("", "") => r.resource.clone(),
         ("", sub) => format!("{}/{sub}", r.resource),

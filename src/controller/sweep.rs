@@ -152,10 +152,22 @@ async fn conditions(ctx: &Context, policy: &EscalationPolicy) -> Result<Vec<Cond
         }
     };
     let problems = checks::policy_problems(&policy.spec);
-    let ready = if problems.is_empty() {
-        condition(CONDITION_READY, true, "Valid", "the policy can be used".into())
-    } else {
+    let escalations = ctx.escalation_store.state();
+    let overdue = checks::overdue_after_reviews(&policy.name_any(), escalations.iter().map(|e| &**e), Timestamp::now());
+    let ready = if !problems.is_empty() {
         condition(CONDITION_READY, false, "Invalid", problems.join("; "))
+    } else if !overdue.is_empty() {
+        condition(
+            CONDITION_READY,
+            true,
+            "AfterReviewOverdue",
+            format!(
+                "the policy can be used; warning: break-glass escalation(s) awaiting their after-review for more than a day: {} (kubectl kudo list --after-review)",
+                overdue.join(", ")
+            ),
+        )
+    } else {
+        condition(CONDITION_READY, true, "Valid", "the policy can be used".into())
     };
     let mut findings = Vec::new();
     for grant in &policy.spec.target.grants {

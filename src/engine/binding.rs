@@ -246,6 +246,8 @@ mod tests {
                 duration: None,
                 revoked: false,
                 revoked_by: String::new(),
+                start_at: None,
+                break_glass: false,
             },
         );
         e.metadata.uid = Some(uid.into());

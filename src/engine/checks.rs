@@ -10,8 +10,13 @@ use crate::api::{
 
 pub const DEFAULT_PENDING_TIMEOUT: SignedDuration = SignedDuration::from_hours(1);
 
+/// How far in the past a `startAt` may be when the escalation is created:
+/// the CLI's clock and the API server's differ a little.
+pub const START_SKEW: SignedDuration = SignedDuration::from_mins(1);
+
 /// The checks on a new request, in the order a user fixes them: reason,
-/// duration, namespace, time window. One chain for the CLI and the controller.
+/// duration, namespace, break-glass, time window (at `startAt` when it is
+/// later). One chain for the CLI and the controller.
 pub fn request(
     policy: &EscalationPolicySpec,
     spec: &EscalationSpec,
@@ -21,7 +26,78 @@ pub fn request(
     justification(policy, spec, policy_name)?;
     duration(policy, spec, policy_name)?;
     namespaces(policy, spec, policy_name)?;
-    time_windows(policy, now, policy_name)
+    break_glass(policy, spec, policy_name)?;
+    time_windows(policy, starts(spec, now), policy_name)
+}
+
+/// When the escalation may be accepted: `startAt` if later than `now`.
+pub fn starts(spec: &EscalationSpec, now: Timestamp) -> Timestamp {
+    spec.start_at.as_ref().map(|t| t.0).filter(|s| *s > now).unwrap_or(now)
+}
+
+/// `startAt`, against the time the escalation was `created`: not in the past
+/// (beyond [`START_SKEW`]), not beyond the policy's pendingTimeout.
+pub fn schedule(
+    policy: &EscalationPolicySpec,
+    spec: &EscalationSpec,
+    policy_name: &str,
+    created: Timestamp,
+) -> Result<(), String> {
+    let Some(start) = spec.start_at.as_ref().map(|t| t.0) else { return Ok(()) };
+    if start < created.checked_sub(START_SKEW).unwrap_or(Timestamp::MIN) {
+        return Err(format!("startAt {start} is in the past; leave it out to start now, or pick a later time"));
+    }
+    let timeout = pending_timeout(policy, policy_name)?;
+    let latest = created.checked_add(timeout).unwrap_or(Timestamp::MAX);
+    if start > latest {
+        return Err(format!(
+            "startAt {start} is later than policy {policy_name}'s pendingTimeout ({}) allows (at most {latest}); escalate closer to the time",
+            crate::api::duration::human(timeout)
+        ));
+    }
+    Ok(())
+}
+
+/// `breakGlass` needs a PeerReview the policy lets requestors skip.
+pub fn break_glass(policy: &EscalationPolicySpec, spec: &EscalationSpec, policy_name: &str) -> Result<(), String> {
+    if spec.break_glass && !policy.challenges.iter().any(is_break_glass) {
+        return Err(format!(
+            "policy {policy_name} has no break-glass review (a PeerReview with breakGlass: true); escalate without --break-glass"
+        ));
+    }
+    Ok(())
+}
+
+/// How long a break-glass escalation may wait for its after-review before
+/// its policy's Ready condition warns about it.
+pub const AFTER_REVIEW_OVERDUE: SignedDuration = SignedDuration::from_hours(24);
+
+/// Escalations of `policy_name` whose break-glass after-review is still
+/// PENDING more than [`AFTER_REVIEW_OVERDUE`] after acceptance.
+pub fn overdue_after_reviews<'a>(
+    policy_name: &str,
+    escalations: impl Iterator<Item = &'a Escalation>,
+    now: Timestamp,
+) -> Vec<String> {
+    let mut out: Vec<String> = escalations
+        .filter(|e| e.spec.policy_name == policy_name)
+        .filter(|e| {
+            e.status.as_ref().is_some_and(|s| {
+                s.after_review == Some(crate::api::AfterReview::Pending)
+                    && s.accepted_at
+                        .as_ref()
+                        .is_some_and(|t| t.0.checked_add(AFTER_REVIEW_OVERDUE).is_ok_and(|d| d < now))
+            })
+        })
+        .filter_map(|e| e.metadata.name.clone())
+        .collect();
+    out.sort();
+    out
+}
+
+/// A PeerReview a requestor may skip in an emergency.
+pub fn is_break_glass(challenge: &crate::api::Challenge) -> bool {
+    challenge.kind == ChallengeKind::PeerReview && challenge.break_glass
 }
 
 /// `maxOpenPerRequestor`: `open` are the requestor's other open escalations of this policy.

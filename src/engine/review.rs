@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::api::{
-    Challenge, ChallengeKind, Escalation, EscalationPolicySpec, EscalationReview, EscalationState, Identity,
-    ReviewDecision,
+    AfterReview, Challenge, ChallengeKind, Escalation, EscalationPolicySpec, EscalationReview, EscalationState,
+    Identity, ReviewDecision,
 };
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -117,15 +117,28 @@ pub fn assess(
     if Some(&review.spec.escalation_uid) != escalation.metadata.uid.as_ref() {
         return Err(format!("it names another instance of escalation {name} (UID differs)"));
     }
-    match escalation.status.as_ref().map(|s| s.state) {
-        None | Some(EscalationState::Pending) => {}
-        Some(state) => {
-            return Err(format!("escalation {name} is already {state}; reviews count only while it is PENDING"));
-        }
-    }
     let Some(policy) = policy else {
         return Err(format!("policy {} does not exist", escalation.spec.policy_name));
     };
+    match escalation.status.as_ref().map(|s| (s.state, s.after_review)) {
+        None | Some((EscalationState::Pending, _)) => {}
+        Some((_, Some(AfterReview::Pending))) => {
+            let counted = policy.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview && c.break_glass);
+            let mut why_not = None;
+            for challenge in counted {
+                match ineligibility(challenge, escalation, review) {
+                    None => return Ok(format!("counts as the break-glass after-review of escalation {name}")),
+                    Some(why) => {
+                        why_not.get_or_insert(why);
+                    }
+                }
+            }
+            return Err(why_not.unwrap_or_else(|| "no break-glass review is owed".into()));
+        }
+        Some((state, _)) => {
+            return Err(format!("escalation {name} is already {state}; reviews count only while it is PENDING"));
+        }
+    }
     let mut why_not = None;
     for (i, challenge) in policy.challenges.iter().enumerate().filter(|(_, c)| c.kind == ChallengeKind::PeerReview) {
         match ineligibility(challenge, escalation, review) {

@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{admission, checks, plan, review};
 use crate::api::{
-    ChallengeKind, ChallengeState, ChallengeStatus, Escalation, EscalationPolicy, EscalationReview, EscalationState,
-    EscalationStatus, GrantStatus,
+    AfterReview, ChallengeKind, ChallengeState, ChallengeStatus, Escalation, EscalationPolicy, EscalationReview,
+    EscalationState, EscalationStatus, GrantStatus,
 };
 
 /// What the cluster holds for a binding that status names.
@@ -74,7 +74,11 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
         Some(s) => match s.state {
             EscalationState::Pending => pending(inputs, s.clone()),
             EscalationState::Accepted => accepted(inputs, s.clone()),
-            EscalationState::Denied | EscalationState::Expired => settle(s.clone()),
+            EscalationState::Denied | EscalationState::Expired => {
+                let mut s = s.clone();
+                after_review(inputs, &mut s);
+                settle(s)
+            }
         },
     };
     if before != Some(decision.status.state) {
@@ -178,6 +182,8 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
             return Err(admission::refusal(&esc.spec.requestor, name));
         }
         checks::request(spec, &esc.spec, name, inputs.now)?;
+        let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
+        checks::schedule(spec, &esc.spec, name, created)?;
         checks::open_limit(spec, name, inputs.open_escalations)
     })();
     if let Err(details) = request_ok {
@@ -204,7 +210,13 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     // The API server always sets creationTimestamp; only a hand-made object
     // lacks it, and then the timeout counts from this evaluation.
     let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
-    let deadline = created.checked_add(timeout).unwrap_or(Timestamp::MAX);
+    let mut deadline = created.checked_add(timeout).unwrap_or(Timestamp::MAX);
+    // A scheduled escalation may take its approvals until just after its start.
+    let start = esc.spec.start_at.as_ref().map(|t| t.0);
+    if let Some(late) = start.and_then(|s| s.checked_add(checks::START_SKEW).ok()) {
+        deadline = deadline.max(late);
+    }
+    let scheduled = start.filter(|s| *s > inputs.now);
     if inputs.now >= deadline {
         return finish(
             status,
@@ -225,19 +237,31 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
             ),
         );
     }
-    if let Err(details) = checks::time_windows(spec, inputs.now, name) {
+    // The window is checked at acceptance: not while a scheduled start is ahead.
+    if scheduled.is_none()
+        && let Err(details) = checks::time_windows(spec, inputs.now, name)
+    {
         return finish(status, EscalationState::Denied, format!("the time window closed before acceptance: {details}"));
     }
 
     let mut waiting = Vec::new();
     status.challenges = Vec::with_capacity(spec.challenges.len());
+    let bypassed = |c: &crate::api::Challenge| esc.spec.break_glass && checks::is_break_glass(c);
     let stages: Vec<&crate::api::Challenge> =
-        spec.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview).collect();
+        spec.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview && !bypassed(c)).collect();
     let mut tallies = review::assign(&stages, esc, inputs.reviews).into_iter();
     for challenge in &spec.challenges {
         let (state, approved_by, message) = match challenge.kind {
             ChallengeKind::Justification => (ChallengeState::Passed, vec![], "reason matches".to_string()),
             ChallengeKind::TimeWindow => (ChallengeState::Passed, vec![], "inside the time window".to_string()),
+            ChallengeKind::PeerReview if bypassed(challenge) => (
+                ChallengeState::Bypassed,
+                vec![],
+                format!(
+                    "bypassed by break-glass; an eligible reviewer ({}) must review it afterwards",
+                    review::describe_reviewers(challenge)
+                ),
+            ),
             ChallengeKind::PeerReview => {
                 let tally = tallies.next().unwrap_or_default();
                 let need = challenge.min_approvals() as usize;
@@ -268,10 +292,14 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
         };
         status.challenges.push(ChallengeStatus { kind: challenge.kind, state, approved_by, message });
     }
+    if let Some(start) = scheduled {
+        waiting.push(format!("scheduled to start at {start}"));
+    }
     if !waiting.is_empty() {
         status.state = EscalationState::Pending;
         status.state_details = waiting.join("; ");
-        return Decision { status, actions: vec![], requeue_at: Some(deadline), transition: None };
+        let requeue_at = scheduled.map_or(deadline, |s| s.min(deadline));
+        return Decision { status, actions: vec![], requeue_at: Some(requeue_at), transition: None };
     }
     accept(inputs, status, spec)
 }
@@ -299,12 +327,45 @@ fn accept(inputs: &Inputs<'_>, mut status: EscalationStatus, spec: &crate::api::
         crate::api::duration::human(duration),
         status.grant_refs.len()
     );
+    if status.challenges.iter().any(|c| c.state == ChallengeState::Bypassed) {
+        status.after_review = Some(AfterReview::Pending);
+        status.state_details += "; break-glass: an eligible reviewer must now review it (kubectl kudo approve|deny)";
+    }
     let actions = (0..status.grant_refs.len()).map(Action::Create).collect();
     Decision { status, actions, requeue_at: Some(expires_at), transition: None }
 }
 
-fn accepted(inputs: &Inputs<'_>, status: EscalationStatus) -> Decision {
+/// Break-glass: the first eligible reviews after acceptance decide
+/// `afterReview` (a rejection wins over approvals). Returns what the
+/// rejection says, which ends an escalation still active.
+fn after_review(inputs: &Inputs<'_>, status: &mut EscalationStatus) -> Option<String> {
+    if status.after_review != Some(AfterReview::Pending) {
+        return None;
+    }
+    let policy = inputs.policy.filter(|p| p.metadata.uid.is_some() && p.metadata.uid == status.policy_uid)?;
+    let tallies: Vec<review::Tally> = policy
+        .spec
+        .challenges
+        .iter()
+        .filter(|c| checks::is_break_glass(c))
+        .map(|c| review::tally(c, inputs.escalation, inputs.reviews))
+        .collect();
+    if let Some((who, msg)) = tallies.iter().find_map(|t| t.rejection.clone()) {
+        status.after_review = Some(AfterReview::Rejected);
+        let why = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+        return Some(format!("break-glass after-review rejected by {who}{why}"));
+    }
+    if tallies.iter().any(|t| !t.approvers.is_empty()) {
+        status.after_review = Some(AfterReview::Approved);
+    }
+    None
+}
+
+fn accepted(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     let esc = inputs.escalation;
+    if let Some(rejected) = after_review(inputs, &mut status) {
+        return finish(status, EscalationState::Denied, format!("{rejected}; its grants are reclaimed"));
+    }
     if let Err(details) = current_policy(inputs, &status) {
         return finish(status, EscalationState::Denied, format!("{details}; its grants are reclaimed"));
     }

@@ -46,6 +46,7 @@ pub fn peer_review(reviewers: Vec<Subject>, min: u32) -> Challenge {
         time_zone: None,
         windows: vec![],
         pattern: None,
+        break_glass: false,
     }
 }
 
@@ -57,6 +58,7 @@ pub fn justification(pattern: &str) -> Challenge {
         time_zone: None,
         windows: vec![],
         pattern: Some(pattern.into()),
+        break_glass: false,
     }
 }
 
@@ -69,6 +71,7 @@ pub fn office_hours() -> Challenge {
         time_zone: Some("Europe/Paris".into()),
         windows: vec![Window { days: vec![Mon, Tue, Wed, Thu, Fri], start: "08:00".into(), end: "19:00".into() }],
         pattern: None,
+        break_glass: false,
     }
 }
 
@@ -104,6 +107,8 @@ pub fn escalation(requestor: &str, groups: &[&str]) -> Escalation {
             duration: None,
             revoked: false,
             revoked_by: String::new(),
+            start_at: None,
+            break_glass: false,
         },
     );
     e.metadata.uid = Some("esc-uid-1".into());
