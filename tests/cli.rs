@@ -612,3 +612,55 @@ async fn a_scheduled_escalation_starts_on_time() {
     assert_eq!(status.expires_at.unwrap().0.duration_since(accepted), jiff::SignedDuration::from_mins(30));
     ctl.stop().await;
 }
+
+/// The escalation ending under a running command is said on stderr; the
+/// command keeps running and its status is still kudo's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_says_when_the_escalation_ends_under_the_command() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let kubeconfig = cluster.fake.kubeconfig_path();
+    let script = "echo \"$KUDO_ESCALATION\" > \"$0\"; sleep 4; echo still-running";
+    let marker = cluster.fake.dir().join("escalation-name");
+    let marker_arg = marker.to_string_lossy().into_owned();
+    let running = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("kubectl-kudo")
+            .unwrap()
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args([
+                "--context",
+                "alice",
+                "run",
+                "read-pods",
+                "--reason",
+                "ticket #3",
+                "--",
+                "sh",
+                "-c",
+                script,
+                &marker_arg,
+            ])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap()
+    });
+    let name = loop {
+        if let Ok(name) = std::fs::read_to_string(&marker) {
+            if !name.trim().is_empty() {
+                break name.trim().to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = kudo(&cluster, "alice", &["revoke", &name]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = running.await.unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("still-running"), "{stdout}");
+    assert!(stderr.contains(&format!("escalation {name} is EXPIRED")), "{stderr}");
+    assert!(stderr.contains("keeps running without its grants"), "{stderr}");
+    ctl.stop().await;
+}

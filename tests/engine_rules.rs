@@ -543,3 +543,26 @@ fn overdue_after_reviews_are_named_for_the_policy_condition() {
     assert!(overdue(at(86_400)).is_empty());
     assert_eq!(overdue(at(86_401)), ["gain-port-forward-x7k2p"]);
 }
+
+#[test]
+fn the_break_glass_audit_record_is_marked_and_calls_for_review() {
+    let mut w = World::new(breaking_glass(), break_glass_policy());
+    w.step();
+    let record = kudo::audit::Record::new(at(0), kudo::audit::Action::Transition, &w.escalation, None);
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["breakGlass"], true);
+    assert_eq!(json["afterReview"], "PENDING");
+    assert!(
+        record.text.starts_with("BREAK-GLASS: alice took policy gain-port-forward without review"),
+        "{}",
+        record.text
+    );
+    assert!(record.text.contains("kubectl kudo deny gain-port-forward-x7k2p"), "{}", record.text);
+    // An ordinary escalation's records carry neither field.
+    let mut w = World::new(alice(), policy(vec![]));
+    w.step();
+    let json =
+        serde_json::to_value(kudo::audit::Record::new(at(0), kudo::audit::Action::Transition, &w.escalation, None))
+            .unwrap();
+    assert!(json.get("breakGlass").is_none() && json.get("afterReview").is_none());
+}
