@@ -647,10 +647,10 @@ async fn run_says_when_the_escalation_ends_under_the_command() {
             .unwrap()
     });
     let name = loop {
-        if let Ok(name) = std::fs::read_to_string(&marker) {
-            if !name.trim().is_empty() {
-                break name.trim().to_string();
-            }
+        if let Ok(name) = std::fs::read_to_string(&marker)
+            && !name.trim().is_empty()
+        {
+            break name.trim().to_string();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
