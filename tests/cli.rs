@@ -584,6 +584,28 @@ async fn break_glass_is_granted_at_once_and_reviewed_after() {
     assert!(!can_i(&cluster, "alice", "list", "app"));
     let out = kudo(&cluster, "bob", &["list", "--after-review", "-o", "name"]);
     assert!(text(&out).0.trim().is_empty(), "{:?}", text(&out));
+
+    // Ended before anyone reviewed it: still owed, and the review is recorded.
+    let out = kudo(
+        &cluster,
+        "alice",
+        &["escalate", "emergency", "--break-glass", "--reason", "outage #10", "--timeout", "30s"],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = kudo(&cluster, "alice", &["revoke", "--all-mine"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = kudo(&cluster, "bob", &["list", "--after-review", "-o", "name"]);
+    let name = text(&out).0.trim().trim_start_matches("escalation/").to_string();
+    cluster.wait_state(&name, "EXPIRED").await;
+    let out = kudo(&cluster, "bob", &["approve", &name, "--yes"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let esc = cluster
+        .wait(&name, "after-review approved", |e| {
+            e.and_then(|e| e.status.as_ref()).is_some_and(|s| s.after_review == Some(kudo::api::AfterReview::Approved))
+        })
+        .await
+        .unwrap();
+    assert_eq!(esc.state(), Some(kudo::api::EscalationState::Expired));
     ctl.stop().await;
 }
 

@@ -1,7 +1,7 @@
 //! The CLI's side of "may I use this policy": the engine's rule, with RBAC's
 //! answer from a SelfSubjectAccessReview when the subjects do not admit me.
 
-use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::{Api, ResourceExt, api::PostParams};
 
@@ -22,12 +22,13 @@ pub async fn admitted(session: &Session, policy: &EscalationPolicy) -> Result<bo
 }
 
 /// The policies that admit me, in the order given; RBAC is asked about
-/// the others all at once.
+/// the others a few at a time.
 pub async fn usable<'a>(
     session: &Session,
     policies: &'a [EscalationPolicy],
 ) -> Result<Vec<&'a EscalationPolicy>, UserError> {
-    let answers = try_join_all(policies.iter().map(|p| admitted(session, p))).await?;
+    let answers: Vec<bool> =
+        stream::iter(policies.iter().map(|p| admitted(session, p))).buffered(16).try_collect().await?;
     Ok(policies.iter().zip(answers).filter(|(_, ok)| *ok).map(|(p, _)| p).collect())
 }
 

@@ -62,6 +62,8 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             .hint("kubectl kudo run POLICY --reason '…' -- kubectl get secrets")
             .code(exit::USAGE));
     };
+    // Prepared first: a failure here must not leave an escalation behind.
+    let kubeconfig = child_kubeconfig(kube)?;
     // Signals are caught from here on: a Ctrl-C while waiting for review
     // still revokes what was created.
     let mut signals = Vec::new();
@@ -101,7 +103,6 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     };
     escalate::report(&decided, &mut std::io::stderr())?;
 
-    let kubeconfig = child_kubeconfig(kube)?;
     let mut command = tokio::process::Command::new(program);
     command.args(rest).env("KUDO_ESCALATION", &name).stdin(Stdio::inherit());
     if let Some(path) = kubeconfig.as_ref().map(|k| k.path().to_path_buf()).or_else(|| kube.kubeconfig.clone()) {

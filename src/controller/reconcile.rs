@@ -24,8 +24,8 @@ use serde_json::json;
 use super::Context;
 use crate::{
     api::{
-        Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER, FINALIZER,
-        GROUP, GrantStatus,
+        AfterReview, Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER,
+        FINALIZER, GROUP, GrantStatus,
     },
     audit::{self, Record},
     engine::{
@@ -108,7 +108,9 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     }
     // Read fresh: a cached policy may predate the edit that triggered this
     // reconcile, and an edit must deny at once (DESIGN §2).
-    let policy = if state.is_some_and(EscalationState::is_final) {
+    // A final escalation needs its policy only while it owes a break-glass after-review.
+    let owes_after_review = esc.status.as_ref().is_some_and(|s| s.after_review == Some(AfterReview::Pending));
+    let policy = if state.is_some_and(EscalationState::is_final) && !owes_after_review {
         None
     } else {
         let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
