@@ -64,8 +64,8 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l u
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l as -d 'Username to impersonate for the operation' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l no-wait -d 'Print the escalation\'s name and return instead of waiting for the decision'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l break-glass -d 'Emergency: skip the policy\'s break-glass review; granted at once and reviewed afterwards'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -l no-wait -d 'Print the escalation\'s name and return instead of waiting for the decision'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand escalate" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand approve" -s m -l message -d 'A note for the requestor and the audit log' -r
@@ -160,10 +160,10 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -l r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s A -l all -d 'Every policy, not only those I may use'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s h -l help -d 'Print help'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand policies" -s V -l version -d 'Print version'
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l for -d 'Instead of POLICY: the permission needed, e.g. --for "create pods/portforward -n app"' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l for -d 'Instead of POLICY: the permission needed, as for kubectl auth can-i, e.g. --for "create pods/portforward -n app"; the one policy that grants it is used' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s r -l reason -d 'Why you need it; policies may require a ticket reference' -r
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s d -l duration -d 'How long to hold the grants at most (default: the policy\'s defaultDuration); they go when CMD exits' -r
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l timeout -d 'Longest wait for the decision before CMD would start' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s d -l duration -d 'How long to hold the grants (default: the policy\'s defaultDuration), e.g. 30m, 2h' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l timeout -d 'Longest wait for the decision' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l cluster -d 'The kubeconfig cluster to use' -r

@@ -56,8 +56,8 @@ _arguments "${_arguments_options[@]}" : \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
-'--no-wait[Print the escalation'\''s name and return instead of waiting for the decision]' \
 '--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
+'--no-wait[Print the escalation'\''s name and return instead of waiting for the decision]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -217,12 +217,12 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (run)
 _arguments "${_arguments_options[@]}" : \
-'()--for=[Instead of POLICY\: the permission needed, e.g. --for "create pods/portforward -n app"]:VERB RESOURCE [NAME] [-n NS]:_default' \
+'()--for=[Instead of POLICY\: the permission needed, as for kubectl auth can-i, e.g. --for "create pods/portforward -n app"; the one policy that grants it is used]:VERB RESOURCE [NAME] [-n NS]:_default' \
 '-r+[Why you need it; policies may require a ticket reference]:TEXT:_default' \
 '--reason=[Why you need it; policies may require a ticket reference]:TEXT:_default' \
-'-d+[How long to hold the grants at most (default\: the policy'\''s defaultDuration); they go when CMD exits]:DURATION:_default' \
-'--duration=[How long to hold the grants at most (default\: the policy'\''s defaultDuration); they go when CMD exits]:DURATION:_default' \
-'--timeout=[Longest wait for the decision before CMD would start]:DURATION:_default' \
+'-d+[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
+'--duration=[How long to hold the grants (default\: the policy'\''s defaultDuration), e.g. 30m, 2h]:DURATION:_default' \
+'--timeout=[Longest wait for the decision]:DURATION:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \

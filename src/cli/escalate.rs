@@ -21,8 +21,9 @@ use crate::{
     engine::checks,
 };
 
+/// What `escalate` and `run` both ask for.
 #[derive(Clone, Debug, Args)]
-pub struct EscalateArgs {
+pub struct RequestArgs {
     /// The EscalationPolicy to use (asked for on a terminal when left out).
     #[arg(value_name = "POLICY")]
     pub policy: Option<String>,
@@ -36,42 +37,55 @@ pub struct EscalateArgs {
     /// How long to hold the grants (default: the policy's defaultDuration), e.g. 30m, 2h.
     #[arg(short, long, value_name = "DURATION")]
     pub duration: Option<String>,
-    /// Print the escalation's name and return instead of waiting for the decision.
-    #[arg(long)]
-    pub no_wait: bool,
     /// Longest wait for the decision.
     #[arg(long, default_value = "15m", value_name = "DURATION")]
     pub timeout: String,
+    /// Emergency: skip the policy's break-glass review; granted at once and reviewed afterwards.
+    #[arg(long)]
+    pub break_glass: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct EscalateArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Print the escalation's name and return instead of waiting for the decision.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Start later: not accepted before this time (RFC 3339, e.g. 2026-11-24T08:00:00Z).
     #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
     pub start_at: Option<String>,
     /// Start later: not accepted before this much time from now, e.g. 2h.
     #[arg(long, value_name = "DURATION")]
     pub start_in: Option<String>,
-    /// Emergency: skip the policy's break-glass review; granted at once and reviewed afterwards.
-    #[arg(long)]
-    pub break_glass: bool,
 }
 
 /// `namespace`: the global `-n`, for namespaced grants (default: the policy's defaultNamespace).
 pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String>) -> Result<(), UserError> {
-    let name = create(session, &args, namespace).await?;
+    let start_at = start_time(&args, Timestamp::now())?;
+    let name = create(session, &args.request, start_at, namespace).await?;
     if args.no_wait {
         println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
         return Ok(());
     }
-    if args.start_at.is_some() || args.start_in.is_some() {
+    if start_at.is_some() {
         // Nobody waits hours at a prompt: the schedule is in the escalation.
         println!("escalation/{name} created, scheduled; follow it with: kubectl kudo status {name}");
         return Ok(());
     }
-    let decided = wait(&session.api(), &name, parse_duration(&args.timeout, "--timeout")?).await?;
+    eprintln!("escalation/{name} created");
+    let decided = wait(&session.api(), &name, parse_duration(&args.request.timeout, "--timeout")?).await?;
     report(&decided, &mut std::io::stdout())
 }
 
 /// Checks the request as the controller will, creates the escalation and
 /// returns its name.
-pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<String>) -> Result<String, UserError> {
+pub async fn create(
+    session: &Session,
+    args: &RequestArgs,
+    start_at: Option<Timestamp>,
+    namespace: Option<String>,
+) -> Result<String, UserError> {
     let policies: Api<EscalationPolicy> = session.api();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let (chosen, namespace) = match &args.for_permission {
@@ -111,7 +125,6 @@ pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<St
         }
     };
     parse_duration(&args.timeout, "--timeout")?;
-    let start_at = start_time(args, Timestamp::now())?;
     let mut groups = session.me.groups.clone();
     groups.dedup();
     let spec = EscalationSpec {
@@ -136,11 +149,7 @@ pub async fn create(session: &Session, args: &EscalateArgs, namespace: Option<St
         .create(&PostParams::default(), &esc)
         .await
         .map_err(|e| explain(&format!("creating an escalation for policy {policy_name}"), e))?;
-    let name = created.name_any();
-    if !args.no_wait {
-        eprintln!("escalation/{name} created");
-    }
-    Ok(name)
+    Ok(created.name_any())
 }
 
 /// `--for "VERB RESOURCE [NAME] [-n NS]"`: the policy (and namespace) that

@@ -48,3 +48,16 @@ pub fn render(table: &mut Table) -> String {
 pub fn cells(row: Vec<String>) -> Vec<String> {
     row.into_iter().map(|c| crate::printable::printable(&c).into_owned()).collect()
 }
+
+/// What a challenge asks before a policy grants, in one line.
+pub fn challenge(c: &crate::api::Challenge) -> String {
+    use crate::{api::ChallengeKind, engine};
+    let glass = if c.break_glass { " (break-glass: may be skipped in an emergency, reviewed after)" } else { "" };
+    match c.kind {
+        ChallengeKind::PeerReview => {
+            format!("{} approval(s) from {}{glass}", c.min_approvals(), engine::review::describe_reviewers(c))
+        }
+        ChallengeKind::TimeWindow => format!("time window ({})", engine::window::describe(&c.windows)),
+        ChallengeKind::Justification => format!("reason matching {}", c.pattern.clone().unwrap_or_default()),
+    }
+}

@@ -9,8 +9,8 @@ use super::{
     session::Session,
 };
 use crate::{
-    api::{CONDITION_DANGEROUS_ROLE, ChallengeKind, EscalationPolicy},
-    engine::{checks, review},
+    api::{CONDITION_DANGEROUS_ROLE, EscalationPolicy},
+    engine::checks,
 };
 
 #[derive(Clone, Debug, Args)]
@@ -46,18 +46,7 @@ pub async fn policies(session: &Session, args: PoliciesArgs) -> Result<(), UserE
                 format!("{:?} {} {place}", g.role_ref.kind, g.role_ref.name)
             })
             .collect();
-        let challenges: Vec<String> = p
-            .spec
-            .challenges
-            .iter()
-            .map(|c| match c.kind {
-                ChallengeKind::PeerReview => {
-                    format!("{} approval(s) from {}", c.min_approvals(), review::describe_reviewers(c))
-                }
-                ChallengeKind::TimeWindow => format!("time window ({})", crate::engine::window::describe(&c.windows)),
-                ChallengeKind::Justification => format!("reason matching {}", c.pattern.clone().unwrap_or_default()),
-            })
-            .collect();
+        let challenges: Vec<String> = p.spec.challenges.iter().map(format::challenge).collect();
         let warning = p
             .status
             .as_ref()

@@ -21,7 +21,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::{
     error::{UserError, exit, explain},
-    escalate::{self, EscalateArgs},
+    escalate::{self, RequestArgs},
     kubeconfig::KubeFlags,
     session::Session,
 };
@@ -29,24 +29,9 @@ use crate::api::{Escalation, GrantStatus};
 
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
-    /// The EscalationPolicy to use (asked for on a terminal when left out).
-    #[arg(value_name = "POLICY")]
-    pub policy: Option<String>,
-    /// Instead of POLICY: the permission needed, e.g. --for "create pods/portforward -n app".
-    #[arg(long = "for", value_name = "VERB RESOURCE [NAME] [-n NS]", conflicts_with = "policy")]
-    pub for_permission: Option<String>,
-    /// Why you need it; policies may require a ticket reference.
-    #[arg(short, long, value_name = "TEXT")]
-    pub reason: Option<String>,
-    /// How long to hold the grants at most (default: the policy's defaultDuration); they go when CMD exits.
-    #[arg(short, long, value_name = "DURATION")]
-    pub duration: Option<String>,
-    /// Longest wait for the decision before CMD would start.
-    #[arg(long, default_value = "15m", value_name = "DURATION")]
-    pub timeout: String,
-    /// Emergency: skip the policy's break-glass review; granted at once and reviewed afterwards.
-    #[arg(long)]
-    pub break_glass: bool,
+    /// The grants go when CMD exits, at the latest after --duration.
+    #[command(flatten)]
+    pub request: RequestArgs,
     /// The command to run with the grants, after `--`.
     #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
     pub command: Vec<String>,
@@ -72,20 +57,10 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             signal(SignalKind::from_raw(s as i32)).map_err(|e| UserError::new(format!("listening for {s}: {e}")))?;
         signals.push((s, stream));
     }
-    let escalate_args = EscalateArgs {
-        policy: args.policy.clone(),
-        for_permission: args.for_permission.clone(),
-        reason: args.reason.clone(),
-        duration: args.duration.clone(),
-        no_wait: false,
-        timeout: args.timeout.clone(),
-        start_at: None,
-        start_in: None,
-        break_glass: args.break_glass,
-    };
-    let name = escalate::create(session, &escalate_args, kube.namespace.clone()).await?;
+    let name = escalate::create(session, &args.request, None, kube.namespace.clone()).await?;
+    eprintln!("escalation/{name} created");
     let api: Api<Escalation> = session.api();
-    let timeout = escalate::parse_duration(&args.timeout, "--timeout")?;
+    let timeout = escalate::parse_duration(&args.request.timeout, "--timeout")?;
     let decided = tokio::select! {
         decided = escalate::wait(&api, &name, timeout) => decided,
         s = first_signal(&mut signals) => {

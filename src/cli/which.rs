@@ -15,11 +15,8 @@ use super::{
     session::Session,
 };
 use crate::{
-    api::{ChallengeKind, EscalationPolicy, RoleKind},
-    engine::{
-        rbac::{self, Request, Roles},
-        review, window,
-    },
+    api::{EscalationPolicy, RoleKind},
+    engine::rbac::{self, Request, Roles},
 };
 
 #[derive(Clone, Debug, Args)]
@@ -171,7 +168,7 @@ pub async fn find(
         let summary = json!({
             "policy": name,
             "grants": grants,
-            "requires": requires(policy),
+            "requires": policy.spec.challenges.iter().map(format::challenge).collect::<Vec<_>>(),
             "duration": {"default": policy.spec.target.default_duration, "max": policy.spec.target.max_duration},
             "namespace": namespace,
             "command": command,
@@ -179,22 +176,6 @@ pub async fn find(
         found.push(Found { policy: name, namespace, summary });
     }
     Ok((request, found))
-}
-
-/// What a policy asks before it grants, one line each.
-fn requires(policy: &EscalationPolicy) -> Vec<String> {
-    policy
-        .spec
-        .challenges
-        .iter()
-        .map(|c| match c.kind {
-            ChallengeKind::PeerReview => {
-                format!("{} approval(s) from {}", c.min_approvals(), review::describe_reviewers(c))
-            }
-            ChallengeKind::TimeWindow => format!("time window ({})", window::describe(&c.windows)),
-            ChallengeKind::Justification => format!("reason matching {}", c.pattern.clone().unwrap_or_default()),
-        })
-        .collect()
 }
 
 pub fn describe(r: &Request) -> String {
