@@ -6,9 +6,12 @@
 //! secret|role|clusterrole|rolebinding|clusterrolebinding|token` need the
 //! server to read protobuf. Bodies are decoded with `k8s-pb`'s prost types
 //! and mapped to the JSON the rest of the fake stores. Kinds kubectl only
-//! sends as JSON (everything `create -f`/`apply` writes) and no typed
-//! kubectl command creates (events, admission policies) answer 415.
+//! sends as JSON (everything `create -f`/`apply` writes) are also read when
+//! typed clients (client-go controllers) send them: events and admission
+//! policies.
 
+mod admission;
+mod events;
 mod pods;
 
 use std::collections::BTreeMap;
@@ -129,6 +132,23 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
         ("batch/v1", "CronJob") => {
             let o = batch::CronJob::decode(raw).map_err(bad)?;
             return whole(o.metadata, pods::cron_job(o.spec)?);
+        }
+        ("v1", "Event") => {
+            let o = core::Event::decode(raw).map_err(bad)?;
+            return whole(o.metadata.clone(), events::core_event(o));
+        }
+        ("events.k8s.io/v1", "Event") => {
+            let o = k8s_pb::api::events::v1::Event::decode(raw).map_err(bad)?;
+            return whole(o.metadata.clone(), events::event(o));
+        }
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy") => {
+            let o = k8s_pb::api::admissionregistration::v1::ValidatingAdmissionPolicy::decode(raw).map_err(bad)?;
+            return whole(o.metadata, admission::policy(o.spec));
+        }
+        ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding") => {
+            let o =
+                k8s_pb::api::admissionregistration::v1::ValidatingAdmissionPolicyBinding::decode(raw).map_err(bad)?;
+            return whole(o.metadata, admission::binding(o.spec));
         }
         ("coordination.k8s.io/v1", "Lease") => {
             let o = coordination::Lease::decode(raw).map_err(bad)?;
@@ -345,5 +365,93 @@ impl J {
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
     if let Some(v) = value {
         map.insert(key.into(), v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_pb::{
+        api::admissionregistration::v1 as adm,
+        apimachinery::pkg::{apis::meta::v1::Time, runtime::TypeMeta},
+    };
+
+    fn envelope(api_version: &str, kind: &str, raw: Vec<u8>) -> Vec<u8> {
+        let unknown = Unknown {
+            type_meta: Some(TypeMeta { api_version: Some(api_version.into()), kind: Some(kind.into()) }),
+            raw: Some(raw),
+            ..Default::default()
+        };
+        [MAGIC, unknown.encode_to_vec().as_slice()].concat()
+    }
+
+    /// What a typed client sends decodes to JSON the built-in type reads
+    /// whole: no field unknown to it, none lost.
+    fn decodes_whole(api_version: &str, kind: &str, raw: Vec<u8>) -> Value {
+        let json = decode(&envelope(api_version, kind, raw), "application/vnd.kubernetes.protobuf").unwrap();
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let typed = crate::builtin::round_trip(group, kind, &json).unwrap().unwrap();
+        assert!(crate::builtin::unknown(&json, &typed).is_empty(), "{json}");
+        json
+    }
+
+    #[test]
+    fn admission_policies_and_events_decode() {
+        let s = |v: &str| Some(v.to_string());
+        let rule = adm::NamedRuleWithOperations {
+            resource_names: vec!["x".into()],
+            rule_with_operations: Some(adm::RuleWithOperations {
+                operations: vec!["CREATE".into()],
+                rule: Some(adm::Rule {
+                    api_groups: vec!["k8s.kudo.dev".into()],
+                    api_versions: vec!["*".into()],
+                    resources: vec!["escalations".into()],
+                    scope: s("*"),
+                }),
+            }),
+        };
+        let vap = adm::ValidatingAdmissionPolicy {
+            metadata: Some(ObjectMeta { name: s("p"), ..Default::default() }),
+            spec: Some(adm::ValidatingAdmissionPolicySpec {
+                match_constraints: Some(adm::MatchResources { resource_rules: vec![rule], ..Default::default() }),
+                validations: vec![adm::Validation { expression: s("true"), message: s("m"), ..Default::default() }],
+                failure_policy: s("Fail"),
+                variables: vec![adm::Variable { name: s("v"), expression: s("1") }],
+                ..Default::default()
+            }),
+            status: None,
+        };
+        let json = decodes_whole("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", vap.encode_to_vec());
+        let rule = &json["spec"]["matchConstraints"]["resourceRules"][0];
+        assert_eq!((rule["operations"][0].as_str(), rule["scope"].as_str()), (Some("CREATE"), Some("*")));
+        assert_eq!(json["spec"]["validations"][0]["expression"], "true");
+
+        let binding = adm::ValidatingAdmissionPolicyBinding {
+            metadata: Some(ObjectMeta { name: s("b"), ..Default::default() }),
+            spec: Some(adm::ValidatingAdmissionPolicyBindingSpec {
+                policy_name: s("p"),
+                validation_actions: vec!["Deny".into()],
+                ..Default::default()
+            }),
+        };
+        let json = decodes_whole(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingAdmissionPolicyBinding",
+            binding.encode_to_vec(),
+        );
+        assert_eq!(json["spec"]["validationActions"][0], "Deny");
+
+        let event = core::Event {
+            metadata: Some(ObjectMeta { name: s("e"), namespace: s("app"), ..Default::default() }),
+            involved_object: Some(core::ObjectReference { kind: s("Pod"), name: s("web"), ..Default::default() }),
+            reason: s("Started"),
+            first_timestamp: Some(Time { seconds: Some(1_795_000_000), nanos: Some(0) }),
+            count: Some(1),
+            r#type: s("Normal"),
+            ..Default::default()
+        };
+        let json = decodes_whole("v1", "Event", event.encode_to_vec());
+        assert_eq!(json["involvedObject"]["name"], "web");
+        assert_eq!(json["firstTimestamp"], "2026-11-18T11:06:40Z");
     }
 }
