@@ -157,7 +157,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     match outcome {
         Outcome::Failed(e) => Err(e.into()),
         Outcome::AdoptConflict => Ok(Action::requeue(Duration::ZERO)),
-        // The watch has not caught up yet: look again shortly.
+        // The cache has not caught up, or expiry came while acting: decide again shortly.
         Outcome::Stale => Ok(Action::requeue(Duration::from_millis(200))),
         Outcome::Done | Outcome::Permanent(..) => {
             let next = requeue_at.or_else(|| engine::retention_due(&current, ctx.retain_finished));
@@ -171,7 +171,9 @@ enum Outcome {
     Done,
     /// A foreign binding holds kudo's name: the next reconcile observes it and denies.
     AdoptConflict,
-    /// The cached escalation was not the current one; nothing was done.
+    /// The decision is out of date: the cached escalation was not the
+    /// current one, or it expired while the decision was carried out.
+    /// Nothing more is created.
     Stale,
     /// Creating grant `index` failed for a reason retrying will not fix.
     Permanent(usize, String),
@@ -213,6 +215,12 @@ async fn execute(
     for action in &decision.actions {
         let done = match *action {
             engine::Action::Create(i) => {
+                // The decision was made at `now`; the clock has moved since
+                // (a slow write, a fresh read). Never send a create past expiry.
+                if status.expires_at.as_ref().is_some_and(|e| Timestamp::now() >= e.0) {
+                    outcome = Outcome::Stale;
+                    break;
+                }
                 let grant = status.grant_refs[i].clone();
                 match ctx.grants.create(&current, &grant).await {
                     Ok(Ok(written)) => {

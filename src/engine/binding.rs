@@ -160,9 +160,16 @@ pub fn is_kudos(escalation: &Escalation, grant: &GrantRef, live: &Binding) -> bo
     labelled && owned
 }
 
+/// How long after an ACCEPTED escalation's expiry the sweep leaves its
+/// bindings to the escalation's own reconcile, which is due at `expiresAt`.
+/// Without it the two race: the sweep deletes a binding while a create the
+/// reconcile sent just before expiry is still in flight, and the binding
+/// is created a second time (found by the chaos soak).
+pub const SWEEP_EXPIRY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(5);
+
 /// Why a kudo-labelled binding found by the sweep must go (DESIGN §4), or
-/// `None` when its escalation is ACCEPTED, unexpired, and names this very
-/// binding as live.
+/// `None` when its escalation is ACCEPTED, unexpired (or expired less than
+/// [`SWEEP_EXPIRY_GRACE`] ago), and names this very binding as live.
 pub fn orphan_reason(found: &Binding, escalation: Option<&Escalation>, now: jiff::Timestamp) -> Option<String> {
     let meta = found.metadata();
     let Some(esc) = escalation else { return Some("its escalation does not exist".into()) };
@@ -171,7 +178,7 @@ pub fn orphan_reason(found: &Binding, escalation: Option<&Escalation>, now: jiff
         return Some(format!("its escalation is {}", status.state.as_str()));
     }
     match status.expires_at.as_ref() {
-        Some(at) if now < at.0 => {}
+        Some(at) if now < at.0.checked_add(SWEEP_EXPIRY_GRACE).unwrap_or(jiff::Timestamp::MAX) => {}
         Some(at) => return Some(format!("its escalation expired at {}", at.0)),
         None => return Some("its escalation has no expiresAt".into()),
     }
@@ -327,6 +334,9 @@ mod tests {
         assert_eq!(orphan_reason(&b, Some(&esc), now), None);
         assert!(orphan_reason(&b, None, now).unwrap().contains("does not exist"));
         assert!(orphan_reason(&b, Some(&esc), t("2026-11-23T12:00:00Z")).unwrap().contains("expired"));
+        // Just expired: its reconcile, due at expiresAt, reclaims it; the sweep waits a moment.
+        assert_eq!(orphan_reason(&b, Some(&esc), t("2026-11-23T11:00:04Z")), None);
+        assert!(orphan_reason(&b, Some(&esc), t("2026-11-23T11:00:05Z")).unwrap().contains("expired"));
         esc.status.as_mut().unwrap().grant_refs[0].status = GrantStatus::Reclaimed;
         assert!(orphan_reason(&b, Some(&esc), now).unwrap().contains("reclaimed"));
     }
