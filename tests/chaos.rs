@@ -45,7 +45,7 @@ impl Controller {
     fn start(cluster: &Cluster, audit: Arc<Mutex<Vec<serde_json::Value>>>, runs: usize) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
             .arg("--kubeconfig")
-            .arg(cluster.fake.kubeconfig_path())
+            .arg(cluster.kubeconfig_path())
             .args([
                 "--context",
                 SA,
@@ -63,7 +63,7 @@ impl Controller {
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(cluster.fake.dir().join("controller.log"))
+                    .open(cluster.dir().join("controller.log"))
                     .unwrap(),
             )
             .spawn()
@@ -208,7 +208,7 @@ async fn leaked(cluster: &Cluster, allowance: Duration) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chaos_soak_keeps_every_invariant() {
+async fn chaos_soak_on_the_fake_keeps_every_invariant() {
     let seconds: u64 = env("KUDO_CHAOS_SECS", 45);
     let seed: u64 = env("KUDO_CHAOS_SEED", Timestamp::now().as_nanosecond() as u64);
     let rate: f64 = env("KUDO_CHAOS_RATE", 0.12);
@@ -216,7 +216,7 @@ async fn chaos_soak_keeps_every_invariant() {
     report(format!(
         "chaos: seed {seed}, {seconds}s, fault rate {rate}, {kills} kills (replay with KUDO_CHAOS_SEED={seed})"
     ));
-    let cluster = Cluster::new().await;
+    let cluster = Cluster::fake_only().await;
     let admin = cluster.client("admin").await;
     let mut fast = pod_reader_policy("fast", "4s", json!([]));
     fast["spec"]["maxOpenPerRequestor"] = json!(10000);
@@ -238,7 +238,7 @@ async fn chaos_soak_keeps_every_invariant() {
         log_bindings(Api::<RoleBinding>::all(admin.clone()), log.clone()),
         log_bindings(Api::<ClusterRoleBinding>::all(admin.clone()), log.clone()),
     ];
-    cluster.fake.set_faults(Some(FaultConfig { seed, rate, users: vec![SA.to_string()] }));
+    cluster.fake().set_faults(Some(FaultConfig { seed, rate, users: vec![SA.to_string()] }));
     let audit = Arc::new(Mutex::new(Vec::new()));
     let mut controller = Controller::start(&cluster, audit.clone(), 0);
 
@@ -286,7 +286,7 @@ async fn chaos_soak_keeps_every_invariant() {
             edited_done = true;
         }
         if !outage_done && started.elapsed() > outage_at {
-            cluster.fake.outage(Duration::from_secs(2));
+            cluster.fake().outage(Duration::from_secs(2));
             outage_done = true;
         }
         if kill_at.first().is_some_and(|at| started.elapsed() > *at) {
@@ -300,8 +300,8 @@ async fn chaos_soak_keeps_every_invariant() {
         exits += usize::from(controller.restart_if_exited(&cluster));
         tokio::time::sleep(Duration::from_millis(100 + next(150))).await;
     }
-    let counts = cluster.fake.fault_counts();
-    cluster.fake.set_faults(None);
+    let counts = cluster.fake().fault_counts();
+    cluster.fake().set_faults(None);
 
     // Quiescence: everything settles once faults stop.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -324,7 +324,7 @@ async fn chaos_soak_keeps_every_invariant() {
         assert!(
             Instant::now() < deadline,
             "not settled 60s after the faults stopped: {pending:?} {leaks:?}; controller log: {}",
-            cluster.fake.dir().join("controller.log").display()
+            cluster.dir().join("controller.log").display()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -379,7 +379,7 @@ async fn chaos_soak_keeps_every_invariant() {
                 .collect();
             let now = escalations.iter().find(|e| e.name_any() == esc).map(|e| format!("{:#?}", e.status));
             let binding = key.rsplit('/').next().unwrap_or_default();
-            let logged: Vec<String> = std::fs::read_to_string(cluster.fake.dir().join("controller.log"))
+            let logged: Vec<String> = std::fs::read_to_string(cluster.dir().join("controller.log"))
                 .unwrap_or_default()
                 .lines()
                 .filter(|l| l.contains(binding) || l.contains(esc))

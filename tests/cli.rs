@@ -15,7 +15,7 @@ fn kudo(cluster: &Cluster, user: &str, args: &[&str]) -> Output {
     Command::cargo_bin("kubectl-kudo")
         .unwrap()
         .arg("--kubeconfig")
-        .arg(cluster.fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["--context", user])
         .args(args)
         .timeout(Duration::from_secs(60))
@@ -35,7 +35,7 @@ async fn escalation_count(cluster: &Cluster) -> usize {
 fn can_i(cluster: &Cluster, user: &str, verb: &str, ns: &str) -> bool {
     std::process::Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(cluster.fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["--context", user, "auth", "can-i", verb, "pods", "-n", ns])
         .output()
         .unwrap()
@@ -52,7 +52,7 @@ async fn escalate_approve_revoke_through_the_cli() {
     assert!(!can_i(&cluster, "alice", "list", "app"));
 
     // alice waits for the decision while bob reviews.
-    let kubeconfig = cluster.fake.kubeconfig_path();
+    let kubeconfig = cluster.kubeconfig_path();
     let waiting = tokio::task::spawn_blocking(move || {
         Command::cargo_bin("kubectl-kudo")
             .unwrap()
@@ -151,7 +151,7 @@ async fn bad_requests_fail_before_anything_is_created() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_people_hit_say_what_to_do() {
     // A cluster without kudo.
-    let bare = fake_apiserver::FakeApiServer::start(vec![fake_apiserver::Account::new("alice", &[])]).await.unwrap();
+    let bare = support::Backend::start(support::BackendKind::from_env(), &[("alice", &[])]).await;
     let out = Command::cargo_bin("kubectl-kudo")
         .unwrap()
         .arg("--kubeconfig")
@@ -233,7 +233,7 @@ async fn kubectl_runs_the_plugin_from_path() {
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let out = std::process::Command::new("kubectl")
         .env("PATH", path)
-        .env("KUBECONFIG", cluster.fake.kubeconfig_path())
+        .env("KUBECONFIG", cluster.kubeconfig_path())
         .args(["kudo", "list", "--all"])
         .output()
         .unwrap();
@@ -248,7 +248,7 @@ async fn kubectl_completes_subcommands_and_live_names() {
     cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
     cluster.policy(pod_reader_policy("read-more", "30m", json!([]))).await;
     // A PATH holding the plugin and its completion hook, as krew installs them.
-    let bin = cluster.fake.dir().join("bin");
+    let bin = cluster.dir().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubectl-kudo"), bin.join("kubectl-kudo")).unwrap();
     let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/kubectl_complete-kudo");
@@ -257,7 +257,7 @@ async fn kubectl_completes_subcommands_and_live_names() {
     let complete = |words: &[&str]| {
         let out = std::process::Command::new("kubectl")
             .env("PATH", &path)
-            .env("KUBECONFIG", cluster.fake.kubeconfig_path())
+            .env("KUBECONFIG", cluster.kubeconfig_path())
             .args(["__complete", "kudo"])
             .args(words)
             .output()
@@ -288,7 +288,7 @@ async fn controller_binary_grants_writes_audit_lines_and_stops_on_sigterm() {
     let mut controller = Killed(
         std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
             .arg("--kubeconfig")
-            .arg(cluster.fake.kubeconfig_path())
+            .arg(cluster.kubeconfig_path())
             .args(["--context", support::SA, "controller", "--log-format", "json", "--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -347,7 +347,7 @@ async fn rbac_use_admits_everywhere_the_subjects_do() {
     let kubectl = |args: &[&str], stdin: &str| {
         let out = Command::new("kubectl")
             .arg("--kubeconfig")
-            .arg(cluster.fake.kubeconfig_path())
+            .arg(cluster.kubeconfig_path())
             .args(args)
             .write_stdin(stdin)
             .output()
@@ -376,7 +376,7 @@ async fn rbac_use_admits_everywhere_the_subjects_do() {
 fn kubectl_apply(cluster: &Cluster, yaml: &str) {
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(cluster.fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["apply", "-f", "-"])
         .write_stdin(yaml)
         .output()
@@ -468,7 +468,7 @@ async fn which_finds_the_policies_that_grant_a_permission() {
     assert!(out.status.success(), "{:?}", text(&out));
     let allowed = std::process::Command::new("kubectl")
         .arg("--kubeconfig")
-        .arg(cluster.fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["--context", "alice", "auth", "can-i", "create", "pods", "--subresource=portforward", "-n", "app"])
         .output()
         .unwrap();
@@ -511,7 +511,7 @@ async fn run_forwards_signals_and_revokes() {
     let script = "trap 'echo got-term; exit 5' TERM; echo \"ready $KUDO_ESCALATION\"; while true; do sleep 0.1; done";
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-kudo"))
         .arg("--kubeconfig")
-        .arg(cluster.fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["--context", "alice", "run", "read-pods", "--reason", "ticket #2", "--", "sh", "-c", script])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -642,9 +642,9 @@ async fn run_says_when_the_escalation_ends_under_the_command() {
     let cluster = Cluster::new().await;
     let ctl = cluster.start_controller("a").await;
     cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
-    let kubeconfig = cluster.fake.kubeconfig_path();
+    let kubeconfig = cluster.kubeconfig_path();
     let script = "echo \"$KUDO_ESCALATION\" > \"$0\"; sleep 4; echo still-running";
-    let marker = cluster.fake.dir().join("escalation-name");
+    let marker = cluster.dir().join("escalation-name");
     let marker_arg = marker.to_string_lossy().into_owned();
     let running = tokio::task::spawn_blocking(move || {
         Command::cargo_bin("kubectl-kudo")

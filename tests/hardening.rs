@@ -274,6 +274,12 @@ async fn item06_policy_authors_need_create_on_the_binding_kind() {
     .await;
     policies.create(&PostParams::default(), &write("p2", json!(["app"]), false)).await.unwrap();
     forbidden(policies.create(&PostParams::default(), &write("p3", json!(["app", "other"]), false)).await);
+    // Each namespace costs an authorizer check; past what one CEL expression
+    // may spend, the guard denies with its own words (a real API server would
+    // otherwise stop the expression with "cost limit exceeded", 422).
+    let msg =
+        forbidden(policies.create(&PostParams::default(), &write("p5", json!(["app", "other", "x"]), false)).await);
+    assert!(msg.contains("a grant may list at most 2 namespaces"), "{msg}");
     let msg = forbidden(policies.create(&PostParams::default(), &write("p4", json!([]), true)).await);
     assert!(msg.contains("may not create ClusterRoleBindings"), "{msg}");
 }
@@ -366,7 +372,7 @@ async fn item09_control_characters_are_escaped_everywhere_they_are_shown() {
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
             .arg("--kubeconfig")
-            .arg(cluster.fake.kubeconfig_path())
+            .arg(cluster.kubeconfig_path())
             .args(["--context", "bob"])
             .args(args)
             .output()
@@ -512,7 +518,7 @@ async fn reaper_holds_expiry_while_the_controller_is_down() {
     let reap = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
             .arg("--kubeconfig")
-            .arg(cluster.fake.kubeconfig_path())
+            .arg(cluster.kubeconfig_path())
             .args(["--context", "admin", "--as", "system:serviceaccount:kudo-system:kudo-reaper", "reap"])
             .output()
             .unwrap()

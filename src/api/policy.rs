@@ -42,7 +42,7 @@ pub struct EscalationPolicySpec {
     /// How many PENDING or ACCEPTED escalations of this policy one requestor
     /// may hold at once (default 1); the next one is denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 10000))]
+    #[schemars(range(min = 1, max = 10000), extend("format" = "int32"))]
     pub max_open_per_requestor: Option<u32>,
     pub target: Target,
 }
@@ -131,7 +131,7 @@ pub struct Challenge {
     pub reviewers: Vec<Subject>,
     /// PeerReview: distinct eligible approvals needed (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 16))]
+    #[schemars(range(min = 1, max = 16), extend("format" = "int32"))]
     pub min_approvals: Option<u32>,
     /// PeerReview: a requestor may skip it in an emergency (`--break-glass`);
     /// the escalation is then accepted at once and reviewed afterwards.
@@ -160,10 +160,11 @@ pub struct Window {
     #[schemars(length(min = 1, max = 7))]
     pub days: Vec<Weekday>,
     /// HH:MM, inclusive.
-    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
+    // maxLength bounds the API server's CEL cost estimate of the rule above.
+    #[schemars(length(max = 5), regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))]
     pub start: String,
     /// HH:MM, exclusive; 24:00 is the end of the day.
-    #[schemars(regex(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
+    #[schemars(length(max = 5), regex(pattern = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"))]
     pub end: String,
 }
 

@@ -21,11 +21,15 @@ pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
     pub code: u8,
+    /// RBAC said no. A real API server authorises before it looks the
+    /// resource up, so on a cluster without kudo users get 403, not 404:
+    /// the caller checks discovery before blaming the user's roles.
+    pub forbidden: bool,
 }
 
 impl UserError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, code: exit::ERROR }
+        Self { message: message.into(), hint: None, code: exit::ERROR, forbidden: false }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -66,6 +70,22 @@ impl std::error::Error for Exit {}
 
 pub const INSTALL_HINT: &str = "install kudo with: kubectl kudo manifests | kubectl apply -f -";
 
+/// A forbidden request on a cluster that does not serve kudo's API group
+/// was not about the user's roles: kudo is not installed.
+pub async fn not_installed_if_unserved(client: &kube::Client, e: UserError) -> UserError {
+    if !e.forbidden {
+        return e;
+    }
+    let version = format!("{}/{}", crate::api::GROUP, crate::api::VERSION);
+    match client.list_api_group_resources(&version).await {
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            UserError::new(format!("kudo is not installed on this cluster (it does not serve {version})"))
+                .hint(INSTALL_HINT)
+        }
+        _ => e,
+    }
+}
+
 /// Explains an API error in the terms of what the user was doing.
 pub fn explain(doing: &str, e: kube::Error) -> UserError {
     match e {
@@ -79,9 +99,13 @@ pub fn explain(doing: &str, e: kube::Error) -> UserError {
             let why = s.message.split("denied request: ").nth(1).unwrap_or(&s.message).to_string();
             UserError::new(format!("{doing}: rejected by the cluster: {why}"))
         }
-        kube::Error::Api(s) if s.code == 403 => UserError::new(format!("{doing}: {}", s.message)).hint(
-            "ask a cluster admin to bind you the ClusterRole kudo-user (to escalate) or kudo-reviewer (to review)",
-        ),
+        kube::Error::Api(s) if s.code == 403 => {
+            let mut e = UserError::new(format!("{doing}: {}", s.message)).hint(
+                "ask a cluster admin to bind you the ClusterRole kudo-user (to escalate) or kudo-reviewer (to review)",
+            );
+            e.forbidden = true;
+            e
+        }
         kube::Error::Api(s) if s.code == 401 => {
             UserError::new(format!("{doing}: the cluster does not accept your credentials"))
                 .hint("log in again, or check the user of your kubeconfig context")

@@ -142,7 +142,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run(args) => {
             let session = session::Session::connect(&cli.kube).await?;
-            let code = run::run(&session, args, &cli.kube).await?;
+            let code = match run::run(&session, args, &cli.kube).await {
+                Ok(code) => code,
+                Err(e) => return Err(error::not_installed_if_unserved(&session.client, e).await.into()),
+            };
             if code != 0 {
                 return Err(error::Exit(code).into());
             }
@@ -158,7 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<(), UserError> {
     use api::ReviewDecision::{Approved, Rejected};
     let session = session::Session::connect(kube).await?;
-    match command {
+    let result = match command {
         Command::Escalate(args) => escalate::run(&session, args, kube.namespace.clone()).await,
         Command::Approve(args) => review::run(&session, args, Approved).await,
         Command::Deny(args) => review::run(&session, args, Rejected).await,
@@ -173,5 +176,9 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         | Command::Reap
         | Command::Completion { .. }
         | Command::Complete { .. } => Ok(()),
+    };
+    match result {
+        Err(e) => Err(error::not_installed_if_unserved(&session.client, e).await),
+        ok => ok,
     }
 }

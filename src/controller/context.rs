@@ -36,6 +36,9 @@ pub struct Context {
     pub(super) kudo_namespace: String,
     /// Consecutive failures per escalation, for the retry backoff.
     pub(super) failures: Mutex<HashMap<String, u32>>,
+    /// The resourceVersion of this controller's last write to each
+    /// escalation (by uid): the high-water mark no decision may start below.
+    pub(super) written: Mutex<HashMap<String, String>>,
     pub(super) retain_finished: jiff::SignedDuration,
 }
 
@@ -68,6 +71,31 @@ impl Context {
         // 250 ms, doubling, at most 10 s: a failing reclaim is retried
         // soon enough that revocation lag stays bounded by seconds.
         Duration::from_millis(250u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(10))
+    }
+
+    /// Remembers what this controller just wrote.
+    pub(super) fn wrote(&self, esc: &Escalation) {
+        if let (Some(uid), Some(rv)) = (esc.metadata.uid.clone(), esc.metadata.resource_version.clone()) {
+            self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(uid, rv);
+        }
+    }
+
+    /// Whether a (cached) view is older than this controller's own last
+    /// write to it: deciding on it would decide a second time.
+    pub(super) fn predates_own_write(&self, esc: &Escalation) -> bool {
+        let Some(uid) = esc.metadata.uid.as_ref() else { return false };
+        let written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        engine::freshness::predates_own_write(
+            esc.metadata.resource_version.as_deref(),
+            written.get(uid).map(String::as_str),
+        )
+    }
+
+    /// The escalation is gone: nothing more will be written to it.
+    pub(super) fn forget(&self, esc: &Escalation) {
+        if let Some(uid) = esc.metadata.uid.as_ref() {
+            self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(uid);
+        }
     }
 
     pub(super) fn succeeded(&self, name: &str) {

@@ -17,6 +17,10 @@ pub struct Metrics {
     /// Seconds from `expiresAt` to the binding's deletion.
     pub revocation_lag: Histogram,
     pub orphans_reclaimed: Counter,
+    /// Reconciles whose cached escalation predated the controller's own last write.
+    pub stale_views: Counter,
+    /// Status writes refused because the escalation had changed since it was read.
+    pub status_conflicts: Counter,
     pub sink: SinkCounters,
 }
 
@@ -30,6 +34,8 @@ impl Default for Metrics {
         // 10 ms .. ~80 s.
         let revocation_lag = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.01, 2.0, 14));
         let orphans_reclaimed = Counter::default();
+        let stale_views = Counter::default();
+        let status_conflicts = Counter::default();
         let sink = SinkCounters::default();
         registry.register("reconciles", "Escalation reconciles run", reconciles.clone());
         registry.register(
@@ -45,6 +51,16 @@ impl Default for Metrics {
             revocation_lag.clone(),
         );
         registry.register("orphans_reclaimed", "Kudo bindings deleted by the sweep", orphans_reclaimed.clone());
+        registry.register(
+            "stale_views",
+            "Reconciles whose cached escalation was older than the controller's own last write (read fresh instead)",
+            stale_views.clone(),
+        );
+        registry.register(
+            "status_conflicts",
+            "Status writes refused (409) because the escalation changed since it was read",
+            status_conflicts.clone(),
+        );
         registry.register("audit_sink_delivered", "Audit records delivered to the HTTP sink", sink.delivered.clone());
         registry.register(
             "audit_sink_failed",
@@ -64,6 +80,8 @@ impl Default for Metrics {
             grants_active,
             revocation_lag,
             orphans_reclaimed,
+            stale_views,
+            status_conflicts,
             sink,
         }
     }

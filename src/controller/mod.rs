@@ -112,8 +112,17 @@ pub async fn run(
     opts: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    run_with_metrics(client, opts, Arc::new(Metrics::default()), shutdown).await
+}
+
+/// As [`run`], counting into `metrics` (which tests read).
+pub async fn run_with_metrics(
+    client: Client,
+    opts: Options,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
     let shutdown = shutdown.shared();
-    let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     if let Some(addr) = opts.listen {
         http::serve(addr, metrics.clone(), ready.clone(), shutdown.clone()).await?;
@@ -202,6 +211,7 @@ pub async fn run(
         metrics: metrics.clone(),
         kudo_namespace: opts.namespace.clone(),
         failures: Mutex::default(),
+        written: Mutex::default(),
         retain_finished: opts.retain_finished,
     });
 
@@ -305,8 +315,13 @@ async fn reconcile_logged(esc: Arc<Escalation>, ctx: Arc<Context>) -> Result<Act
 }
 
 fn error_policy(esc: Arc<Escalation>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    ctx.metrics.reconcile_errors.inc();
     let name = esc.name_any();
+    if matches!(error, ReconcileError::Stale(_)) {
+        // Not a failure: someone wrote in between. The next view is current.
+        tracing::debug!(escalation = %name, "status write lost to a newer version; deciding again");
+        return Action::requeue(Duration::from_millis(20));
+    }
+    ctx.metrics.reconcile_errors.inc();
     let delay = ctx.backoff(&name);
     tracing::warn!(escalation = %name, error = %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)

@@ -44,6 +44,10 @@ pub enum ReconcileError {
     Kube { action: String, source: kube::Error },
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// A conditioned status write lost: the escalation changed since it was
+    /// read. Decided again from a current view, without backoff.
+    #[error("escalation {0} changed while it was being decided")]
+    Stale(String),
 }
 
 fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ReconcileError {
@@ -53,6 +57,19 @@ fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ReconcileE
 
 pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     ctx.metrics.reconciles.inc();
+    // Never decide from a view older than our own last write (the watch
+    // cache lags the writes; a binding's event can trigger a reconcile
+    // before the status write that preceded it is cached): read it fresh.
+    let escalation = if ctx.predates_own_write(&escalation) {
+        ctx.metrics.stale_views.inc();
+        let name = escalation.name_any();
+        match ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))? {
+            Some(fresh) => Arc::new(fresh),
+            None => return Ok(Action::await_change()),
+        }
+    } else {
+        escalation
+    };
     let api = ctx.escalations.clone();
     let result = finalizer(&api, FINALIZER, escalation, |event| async {
         match event {
@@ -331,7 +348,10 @@ async fn retire(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
     let mut params = kube::api::DeleteParams::background();
     params.preconditions = Some(kube::api::Preconditions { uid: esc.metadata.uid.clone(), resource_version: None });
     match ctx.escalations.delete(&name, &params).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            ctx.forget(esc);
+            Ok(())
+        }
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
         Err(e) => Err(kube_err(format!("deleting finished escalation {name}"))(e)),
     }
@@ -379,6 +399,7 @@ async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileErr
     shown.status = Some(status);
     let record = Record::new(Timestamp::now(), audit::Action::Deleted, &shown, None).with_object(&shown);
     ctx.auditor.record(record, Some(&shown)).await;
+    ctx.forget(esc);
     Ok(Action::await_change())
 }
 
@@ -395,10 +416,17 @@ async fn write_status(
         "metadata": {"name": name, "resourceVersion": esc.resource_version()},
         "status": status,
     });
-    ctx.escalations
-        .patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
-        .await
-        .map_err(kube_err(format!("writing the status of escalation {name}")))
+    match ctx.escalations.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await {
+        Ok(written) => {
+            ctx.wrote(&written);
+            Ok(written)
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            ctx.metrics.status_conflicts.inc();
+            Err(ReconcileError::Stale(name))
+        }
+        Err(e) => Err(kube_err(format!("writing the status of escalation {name}"))(e)),
+    }
 }
 
 /// RBAC's answer to "may the requestor `use` this policy" (DESIGN §1).

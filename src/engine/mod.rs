@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod binding;
 pub mod checks;
+pub mod freshness;
 pub mod guards;
 pub mod lint;
 pub mod plan;

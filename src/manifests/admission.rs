@@ -31,6 +31,11 @@ pub const EDIT_METADATA_VERB: &str = "edit-metadata";
 /// object for `--cascade=orphan|foreground`; changing them is not tampering.
 const GC_FINALIZERS: &str = "['orphan', 'foregroundDeletion']";
 
+/// How many namespaces of one RoleBinding grant the policy-bind guard checks
+/// one by one for an author without cluster-wide create on RoleBindings:
+/// what one CEL expression's cost limit allows (2 x 350 000 < 1 000 000).
+pub const MAX_NAMESPACE_CHECKS: usize = 2;
+
 const GROUPS_EQUAL: &str = "object.spec.{field}.all(g, g in request.userInfo.groups) && request.userInfo.groups.all(g, g in object.spec.{field})";
 
 fn validation(expression: &str, message: &str, message_expression: Option<&str>) -> Value {
@@ -142,19 +147,24 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
 
     // Create rights on the binding kind, as Kubernetes requires of whoever
     // creates a binding. Each authorizer check costs 350 000 of the
-    // 1 000 000 an expression may spend, so the cluster-wide answers are
-    // variables (evaluated once) and only an author without them pays per
-    // namespace: at most two namespaces per RoleBinding grant.
+    // 1 000 000 an expression may spend at run time (and a policy 10 000 000
+    // in all), so the cluster-wide answers are variables (evaluated once)
+    // and only an author without them pays per namespace: at most
+    // MAX_NAMESPACE_CHECKS per RoleBinding grant, checked before any is
+    // spent, so a longer list is denied with this message, not cut off by
+    // the API server's "cost limit exceeded". The CRD requires
+    // defaultNamespace to be one of allowedNamespaces when both are set,
+    // so the namespaces are the allowed list, or else the default.
     let create: Vec<Value> = (0..MAX_GRANTS)
         .map(|i| {
             let g = format!("object.spec.target.grants[{i}]");
             validation(
                 &format!(
-                    "size(object.spec.target.grants) <= {i} || ({g}.kind == 'KubernetesClusterRoleBinding' ? variables.createClusterRoleBindings : (variables.createRoleBindings || ((has({g}.defaultNamespace) ? [{g}.defaultNamespace] : []) + (has({g}.allowedNamespaces) ? {g}.allowedNamespaces : [])).all(ns, authorizer.group('rbac.authorization.k8s.io').resource('rolebindings').namespace(ns).check('create').allowed())))"
+                    "size(object.spec.target.grants) <= {i} || ({g}.kind == 'KubernetesClusterRoleBinding' ? variables.createClusterRoleBindings : (variables.createRoleBindings || [has({g}.allowedNamespaces) && size({g}.allowedNamespaces) > 0 ? {g}.allowedNamespaces : (has({g}.defaultNamespace) ? [{g}.defaultNamespace] : [])].all(nss, size(nss) <= {MAX_NAMESPACE_CHECKS} && nss.all(ns, authorizer.group('rbac.authorization.k8s.io').resource('rolebindings').namespace(ns).check('create').allowed()))))"
                 ),
                 "writing a policy requires the right to create the bindings it grants",
                 Some(&format!(
-                    "'you may not create ' + ({g}.kind == 'KubernetesClusterRoleBinding' ? 'ClusterRoleBindings' : 'RoleBindings in every namespace grant {i} allows') + ': writing an EscalationPolicy requires the right to create the bindings it grants (as creating them yourself would); ask a cluster admin to write it'"
+                    "'you may not create ' + ({g}.kind == 'KubernetesClusterRoleBinding' ? 'ClusterRoleBindings' : 'RoleBindings in every namespace grant {i} allows') + ': writing an EscalationPolicy requires the right to create the bindings it grants (as creating them yourself would; without the right cluster-wide, a grant may list at most {MAX_NAMESPACE_CHECKS} namespaces); ask a cluster admin to write it'"
                 )),
             )
         })

@@ -2,7 +2,11 @@
 //! in-process as its ServiceAccount, for end-to-end tests.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use fake_apiserver::{Account, FakeApiServer};
 use k8s_openapi::api::{
@@ -24,12 +28,110 @@ pub const SA: &str = "system:serviceaccount:kudo-system:kudo-controller";
 pub const SA_GROUPS: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:kudo-system"];
 pub const BOT: &str = "system:serviceaccount:app:bot";
 
+/// Which API server the end-to-end tests run on: `KUDO_TEST_APISERVER=real`
+/// (the default: kudo-testenv, a real kube-apiserver) or `fake` (the
+/// in-process fake). Tests that need fault injection ask for the fake by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Real,
+    Fake,
+}
+
+impl BackendKind {
+    pub fn from_env() -> Self {
+        match std::env::var("KUDO_TEST_APISERVER").as_deref() {
+            Ok("fake") => Self::Fake,
+            Ok("real") | Err(_) => Self::Real,
+            Ok(other) => panic!("KUDO_TEST_APISERVER={other}: use real or fake"),
+        }
+    }
+}
+
+pub enum Backend {
+    Real(testenv::Testenv),
+    Fake(FakeApiServer),
+}
+
+/// The users every test cluster has, besides `admin`.
+pub const USERS: &[(&str, &[&str])] = &[
+    ("alice", &["squad-a"]),
+    ("bob", &["admins"]),
+    ("carol", &["admins"]),
+    ("dave", &[]),
+    // A policy author with only the rights a test gives her.
+    ("paula", &[]),
+    // A ServiceAccount a user could mint a token for.
+    (BOT, &["system:serviceaccounts", "system:serviceaccounts:app"]),
+    (SA, SA_GROUPS),
+];
+
+impl Backend {
+    pub async fn start(kind: BackendKind, users: &[(&str, &[&str])]) -> Self {
+        match kind {
+            BackendKind::Real => Self::Real(testenv::Testenv::start(users).await.unwrap_or_else(|e| panic!("{e}"))),
+            BackendKind::Fake => Self::Fake(
+                FakeApiServer::start(users.iter().map(|(name, groups)| Account::new(name, groups)).collect())
+                    .await
+                    .expect("fake starts"),
+            ),
+        }
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Self::Real(_) => BackendKind::Real,
+            Self::Fake(_) => BackendKind::Fake,
+        }
+    }
+
+    /// A kubeconfig with one context per user, named by username.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        match self {
+            Self::Real(env) => env.kubeconfig_path().to_path_buf(),
+            Self::Fake(fake) => fake.kubeconfig_path(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Real(env) => env.url().unwrap_or_else(|e| panic!("{e}")),
+            Self::Fake(fake) => fake.url(),
+        }
+    }
+
+    /// A scratch directory that lives as long as the cluster.
+    pub fn dir(&self) -> &Path {
+        match self {
+            Self::Real(env) => env.dir(),
+            Self::Fake(fake) => fake.dir(),
+        }
+    }
+
+    pub async fn client(&self, user: &str) -> Client {
+        match self {
+            Self::Real(env) => env.client(user).await.unwrap_or_else(|e| panic!("client for {user}: {e}")),
+            Self::Fake(fake) => fake.client(user).await,
+        }
+    }
+
+    /// Real ServiceAccounts get real tokens once their namespace exists;
+    /// the fake knows them from the start.
+    async fn add_service_accounts(&self, users: &[(&str, &[&str])]) {
+        if let Self::Real(env) = self {
+            for (name, _) in users.iter().filter(|(n, _)| testenv::is_service_account(n)) {
+                env.add_service_account(name).await.unwrap_or_else(|e| panic!("token for {name}: {e}"));
+            }
+        }
+    }
+}
+
 pub struct Cluster {
-    pub fake: FakeApiServer,
+    pub api: Backend,
 }
 
 pub struct RunningController {
     pub identity: String,
+    pub metrics: Arc<controller::Metrics>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), controller::RunError>>,
 }
@@ -52,25 +154,22 @@ impl RunningController {
 impl Cluster {
     /// kudo installed (CRDs, RBAC, admission policies), namespaces `app` and
     /// `other`, a `pod-reader` ClusterRole, users alice (squad-a), bob and
-    /// carol (admins), dave (nobody), and the controller's ServiceAccount.
+    /// carol (admins), dave (nobody), and the controller's ServiceAccount,
+    /// on the backend `KUDO_TEST_APISERVER` names.
     pub async fn new() -> Self {
+        Self::on(BackendKind::from_env()).await
+    }
+
+    /// As [`Self::new`], on the fake: for tests that inject faults.
+    pub async fn fake_only() -> Self {
+        Self::on(BackendKind::Fake).await
+    }
+
+    pub async fn on(kind: BackendKind) -> Self {
         // Logs show with --nocapture; KUDO_TEST_LOG=debug for more.
         let filter = std::env::var("KUDO_TEST_LOG").unwrap_or_else(|_| "warn".into());
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(filter).try_init();
-        let fake = FakeApiServer::start(vec![
-            Account::new("alice", &["squad-a"]),
-            Account::new("bob", &["admins"]),
-            Account::new("carol", &["admins"]),
-            Account::new("dave", &[]),
-            // A policy author with only the rights a test gives her.
-            Account::new("paula", &[]),
-            // A ServiceAccount a user could mint a token for.
-            Account::new(BOT, &["system:serviceaccounts", "system:serviceaccounts:app"]),
-            Account::new(SA, SA_GROUPS),
-        ])
-        .await
-        .expect("fake starts");
-        let cluster = Self { fake };
+        let cluster = Self { api: Backend::start(kind, USERS).await };
         let admin = cluster.client("admin").await;
         install(&admin).await;
         for ns in ["app", "other"] {
@@ -79,6 +178,7 @@ impl Cluster {
                 .await
                 .unwrap();
         }
+        cluster.api.add_service_accounts(USERS).await;
         let roles: Api<ClusterRole> = Api::all(admin.clone());
         roles
             .create(
@@ -130,7 +230,23 @@ impl Cluster {
     }
 
     pub async fn client(&self, user: &str) -> Client {
-        self.fake.client(user).await
+        self.api.client(user).await
+    }
+
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.api.kubeconfig_path()
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.api.dir()
+    }
+
+    /// The fake API server, for fault injection; only on [`Self::fake_only`] clusters.
+    pub fn fake(&self) -> &FakeApiServer {
+        match &self.api {
+            Backend::Fake(fake) => fake,
+            Backend::Real(_) => panic!("this test injects faults: start it with Cluster::fake_only()"),
+        }
     }
 
     pub fn controller_options(identity: &str) -> controller::Options {
@@ -152,10 +268,11 @@ impl Cluster {
         let client = self.client(SA).await;
         let (tx, rx) = oneshot::channel::<()>();
         let identity = options.identity.clone();
-        let task = tokio::spawn(controller::run(client, options, async {
+        let metrics = Arc::new(controller::Metrics::default());
+        let task = tokio::spawn(controller::run_with_metrics(client, options, metrics.clone(), async {
             let _ = rx.await;
         }));
-        RunningController { identity, stop: Some(tx), task }
+        RunningController { identity, metrics, stop: Some(tx), task }
     }
 
     pub async fn policy(&self, body: Value) -> EscalationPolicy {
@@ -301,11 +418,84 @@ pub fn granted(esc: Option<&Escalation>) -> bool {
     })
 }
 
-/// Applies `kubectl kudo manifests` with the real client (create, as `kubectl create`).
+/// Applies `kubectl kudo manifests` with the real client (create, as
+/// `kubectl create`), and returns once a real API server serves the CRDs
+/// and enforces the admission policies: both happen a moment after the
+/// create returns (the fake's are immediate).
 async fn install(admin: &Client) {
     let yaml = manifests::render(&manifests::Options::default()).unwrap();
-    for doc in serde_saphyr::from_multiple::<Value>(&yaml).unwrap() {
+    let docs = serde_saphyr::from_multiple::<Value>(&yaml).unwrap();
+    let kind = |d: &Value| d["kind"].as_str().unwrap_or_default().to_string();
+    let (crds, rest): (Vec<Value>, Vec<Value>) = docs.into_iter().partition(|d| kind(d) == "CustomResourceDefinition");
+    for crd in &crds {
+        create_json(admin, crd.clone()).await;
+    }
+    wait_established(admin, &crds).await;
+    // The API server loads admission policies and bindings through two
+    // informers, each in write order. Writing every policy, then every
+    // binding, with the identity guard's policy and binding each last,
+    // makes "the identity guard rejects" prove that all are in force.
+    let identity = |d: &Value| d["metadata"]["name"] == manifests::admission::ESCALATION_IDENTITY;
+    let (mut policies, mut bindings): (Vec<Value>, Vec<Value>) = (vec![], vec![]);
+    for doc in rest {
+        match kind(&doc).as_str() {
+            "ValidatingAdmissionPolicy" => policies.push(doc),
+            "ValidatingAdmissionPolicyBinding" => bindings.push(doc),
+            _ => {
+                create_json(admin, doc).await;
+            }
+        }
+    }
+    policies.sort_by_key(identity);
+    bindings.sort_by_key(identity);
+    for doc in policies.into_iter().chain(bindings) {
         create_json(admin, doc).await;
+    }
+    wait_admission_enforced(admin).await;
+}
+
+async fn wait_established(admin: &Client, crds: &[Value]) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for crd in crds {
+        let name = crd["metadata"]["name"].as_str().unwrap();
+        loop {
+            let crd = api.get(name).await.unwrap();
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "CRD {name} not Established within 30s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Polls a dry-run create of an escalation in someone else's name until
+/// the identity guard rejects it.
+async fn wait_admission_enforced(admin: &Client) {
+    let api: Api<Escalation> = Api::all(admin.clone());
+    let spoofed: Escalation = serde_json::from_value(json!({
+        "metadata": {"generateName": "admission-probe-"},
+        "spec": {"policyName": "probe", "requestor": "not-admin", "requestorGroups": [], "reason": "probe"},
+    }))
+    .unwrap();
+    let dry_run = PostParams { dry_run: true, ..PostParams::default() };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match api.create(&dry_run, &spoofed).await {
+            Err(kube::Error::Api(s)) if s.message.contains(manifests::admission::ESCALATION_IDENTITY) => return,
+            other => {
+                assert!(tokio::time::Instant::now() < deadline, "admission policies not in force within 30s: {other:?}")
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -77,6 +77,8 @@ pub enum Fault {
 pub struct Faults {
     config: Mutex<Option<(FaultConfig, StdRng)>>,
     outage_until: Mutex<Option<Instant>>,
+    /// Watch events of this resource (plural) reach watchers this late.
+    watch_lag: Mutex<Option<(String, Duration)>>,
     counts: [AtomicU64; 11],
 }
 
@@ -91,6 +93,16 @@ impl Faults {
 
     pub fn outage(&self, length: Duration) {
         *self.outage_until.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + length);
+    }
+
+    pub fn lag_watches(&self, lag: Option<(String, Duration)>) {
+        *self.watch_lag.lock().unwrap_or_else(|p| p.into_inner()) = lag;
+    }
+
+    /// How late a watch event of `resource` is delivered.
+    pub fn watch_lag(&self, resource: &str) -> Option<Duration> {
+        let lag = self.watch_lag.lock().unwrap_or_else(|p| p.into_inner());
+        lag.as_ref().filter(|(r, _)| r == resource).map(|(_, d)| *d)
     }
 
     pub fn counts(&self) -> FaultCounts {

@@ -185,6 +185,15 @@ impl FakeApiServer {
         self.faults().outage(length);
     }
 
+    /// Delivers every watch event of `resource` (a plural, such as
+    /// `escalations`) `lag` after it happened, in order, as a watch cache
+    /// that has fallen behind would (`None`: on time). Writes and reads are
+    /// not delayed: a controller acting on its cache then sees a view older
+    /// than its own writes, deterministically.
+    pub fn lag_watches(&self, resource: &str, lag: Option<std::time::Duration>) {
+        self.faults().lag_watches(lag.map(|d| (resource.to_string(), d)));
+    }
+
     /// How many faults of each kind were injected so far.
     pub fn fault_counts(&self) -> FaultCounts {
         self.faults().counts()

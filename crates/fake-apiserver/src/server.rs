@@ -308,22 +308,9 @@ async fn resource(
     body: Bytes,
     user: User,
 ) -> ApiResult<Response> {
-    let rt = {
-        let state = lock(shared);
-        state.find_type(&t.group, &t.version, &t.plural).cloned().ok_or_else(|| ApiError {
-            code: 404,
-            reason: "NotFound",
-            message: "the server could not find the requested resource".into(),
-            details: Value::Null,
-        })?
-    };
-    let token_request = rt.plural == "serviceaccounts" && t.sub == "token" && !t.name.is_empty();
-    if token_request {
+    let token_request = t.group.is_empty() && t.plural == "serviceaccounts" && t.sub == "token" && !t.name.is_empty();
+    if token_request && lock(shared).find_type(&t.group, &t.version, &t.plural).is_some() {
         return token(shared, method, &t, headers, body, &user);
-    }
-    let unknown_sub = !t.sub.is_empty() && (t.sub != "status" || !rt.status);
-    if (!rt.namespaced && !t.namespace.is_empty()) || unknown_sub {
-        return Err(not_found_path());
     }
     let is_watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
     let verb = match (method.as_str(), t.name.is_empty()) {
@@ -341,26 +328,35 @@ async fn resource(
             ));
         }
     };
-    if rt.create_only && verb != "create" {
-        return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
-    }
+    // As a real API server: authorise the request's attributes first, and
+    // only then look the resource up, so that whoever may not use a
+    // resource cannot learn whether it is served (403, never 404).
     let attrs = Attributes {
         verb: verb.into(),
-        group: rt.group.clone(),
-        resource: rt.plural.clone(),
+        group: t.group.clone(),
+        resource: t.plural.clone(),
         subresource: t.sub.clone(),
         namespace: t.namespace.clone(),
         name: t.name.clone(),
     };
-    let self_review = matches!(rt.plural.as_str(), "selfsubjectreviews" | "selfsubjectaccessreviews");
+    let self_review = t.group == "authentication.k8s.io" && t.plural == "selfsubjectreviews"
+        || t.group == "authorization.k8s.io" && t.plural == "selfsubjectaccessreviews";
     if !self_review && !auth::allowed(&*lock(shared), &user, &attrs) {
-        let resource = if t.sub.is_empty() { rt.plural.clone() } else { format!("{}/{}", rt.plural, t.sub) };
-        let mut e = ApiError::forbidden(&user.name, verb, &resource, &rt.group, &scope(&t.namespace));
+        let resource = if t.sub.is_empty() { t.plural.clone() } else { format!("{}/{}", t.plural, t.sub) };
+        let mut e = ApiError::forbidden(&user.name, verb, &resource, &t.group, &scope(&t.namespace));
         if !t.name.is_empty() {
             e.message = e.message.replacen(&format!("{resource} is"), &format!("{resource} \"{}\" is", t.name), 1);
         }
-        e.details = json!({"name": t.name, "group": rt.group, "kind": rt.plural});
+        e.details = json!({"name": t.name, "group": t.group, "kind": t.plural});
         return Err(e);
+    }
+    let rt = lock(shared).find_type(&t.group, &t.version, &t.plural).cloned().ok_or_else(not_found_path)?;
+    let unknown_sub = !t.sub.is_empty() && (t.sub != "status" || !rt.status);
+    if (!rt.namespaced && !t.namespace.is_empty()) || unknown_sub {
+        return Err(not_found_path());
+    }
+    if rt.create_only && verb != "create" {
+        return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource"));
     }
     let dry_run = q.get("dryRun").is_some_and(|d| d == "All");
     match verb {
@@ -516,10 +512,18 @@ fn patch_object(
                 }
                 None => return Err(ApiError::not_found(&rt.group, &rt.plural, &t.name)),
                 Some(_) => {
-                    if applied["metadata"]["resourceVersion"].is_null()
-                        && let Some(m) = merged["metadata"].as_object_mut()
-                    {
-                        m.remove("resourceVersion");
+                    // A resourceVersion in the applied object is a
+                    // precondition, as for every other write: a stale one is
+                    // a 409. (Without this, a controller's conditioned status
+                    // write from a stale cache overwrote newer status here;
+                    // a real server refuses it.)
+                    match applied["metadata"].get("resourceVersion") {
+                        Some(rv) if !rv.is_null() => merged["metadata"]["resourceVersion"] = rv.clone(),
+                        _ => {
+                            if let Some(m) = merged["metadata"].as_object_mut() {
+                                m.remove("resourceVersion");
+                            }
+                        }
                     }
                     (objects::update(&mut state, &w, &t.name, &t.sub, merged, false)?, false)
                 }
@@ -770,6 +774,8 @@ fn watch(shared: &Shared, rt: &ResourceType, t: &Target, q: &HashMap<String, Str
         (live, initial, state.rv())
     };
     let shared = shared.clone();
+    let faults = lock(&shared).faults.clone();
+    let plural = rt.plural.clone();
     tokio::spawn(async move {
         for line in initial {
             if tx.send(line).await.is_err() {
@@ -790,6 +796,9 @@ fn watch(shared: &Shared, rt: &ResourceType, t: &Target, q: &HashMap<String, Str
                 e = live.recv() => match e {
                     Ok(e) => {
                         if e.rv <= start_rv || !in_scope(&e) { continue; }
+                        if let Some(lag) = faults.watch_lag(&plural) {
+                            tokio::time::sleep_until((e.at + lag).into()).await;
+                        }
                         if let Some(k) = visible(&e, &filter)
                             && tx.send(watch_event(k, &e.object)).await.is_err() { return; }
                     }

@@ -29,6 +29,8 @@ pub struct Event {
     pub kind: EventType,
     pub object: Value,
     pub old: Option<Value>,
+    /// When it happened (for delivering it late on purpose).
+    pub at: std::time::Instant,
 }
 
 type Key = (String, String);
@@ -175,7 +177,15 @@ impl State {
         if kind != EventType::Deleted {
             self.remember(key, &object);
         }
-        let event = Arc::new(Event { rv: self.rv, type_id: type_id.to_string(), namespace: ns, kind, object, old });
+        let event = Arc::new(Event {
+            rv: self.rv,
+            type_id: type_id.to_string(),
+            namespace: ns,
+            kind,
+            object,
+            old,
+            at: std::time::Instant::now(),
+        });
         self.history.push_back(event.clone());
         while self.history.len() > self.history_limit {
             if let Some(e) = self.history.pop_front() {

@@ -86,36 +86,69 @@ fn merge_list<'a>(current: Option<&Value>, items: &'a [Value], path: &mut Vec<&'
     match strategy(path) {
         Lists::Replace => Value::Array(items.iter().filter_map(|i| merge_at(&Value::Null, i, path)).collect()),
         Lists::Set => {
-            let mut out = current;
+            let mut out = current.clone();
             for i in items {
                 if !out.contains(i) {
                     out.push(i.clone());
                 }
             }
-            Value::Array(out)
+            Value::Array(go_order(out, items, &current, |v| Some(v.clone())))
         }
         Lists::ByKey(key) => {
-            let mut out = current;
-            for item in items {
-                let id = item.get(key);
-                let at = id.and_then(|id| out.iter().position(|o| o.get(key) == Some(id)));
-                let deleting = item.get("$patch").and_then(Value::as_str) == Some("delete");
-                match (at, deleting) {
-                    (Some(i), true) => {
-                        out.remove(i);
-                    }
-                    (None, true) => {}
-                    (Some(i), false) => {
+            let same = |a: &Value, b: &Value| a.get(key).is_some() && a.get(key) == b.get(key);
+            let deleting = |item: &Value| item.get("$patch").and_then(Value::as_str) == Some("delete");
+            // As apimachinery: deletions first, then the rest of the patch merges.
+            let live: Vec<Value> =
+                current.into_iter().filter(|o| !items.iter().any(|i| deleting(i) && same(i, o))).collect();
+            let patch: Vec<&'a Value> = items.iter().filter(|i| !deleting(i)).collect();
+            let mut out = live.clone();
+            for item in patch.iter().copied() {
+                match out.iter().position(|o| same(o, item)) {
+                    Some(i) => {
                         if let Some(m) = merge_at(&out[i], item, path) {
                             out[i] = m;
                         }
                     }
-                    (None, false) => out.extend(merge_at(&Value::Null, item, path)),
+                    None => out.extend(merge_at(&Value::Null, item, path)),
                 }
             }
-            Value::Array(out)
+            let patch: Vec<Value> = patch.into_iter().cloned().collect();
+            Value::Array(go_order(out, &patch, &live, |v| v.get(key).cloned()))
         }
     }
+}
+
+/// The order apimachinery's strategic merge gives a merged list
+/// (`normalizeElementOrder`): the patch's items in patch order, the live
+/// object's other items in live order, interleaved so that a live item
+/// goes first only when both it and the next patch item were in the live
+/// list and it came before. So a new finalizer lands before the old ones.
+fn go_order(
+    merged: Vec<Value>,
+    patch: &[Value],
+    live: &[Value],
+    ident: impl Fn(&Value) -> Option<Value>,
+) -> Vec<Value> {
+    let index = |list: &[Value], v: &Value| {
+        let id = ident(v);
+        list.iter().position(|x| id.is_some() && ident(x) == id)
+    };
+    let (mut from_patch, mut server_only): (Vec<Value>, Vec<Value>) =
+        merged.into_iter().partition(|m| index(patch, m).is_some());
+    from_patch.sort_by_key(|v| index(patch, v));
+    server_only.sort_by_key(|v| index(live, v));
+    let mut out = Vec::with_capacity(from_patch.len() + server_only.len());
+    let (mut left, mut right) = (server_only.into_iter().peekable(), from_patch.into_iter().peekable());
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => matches!((index(live, l), index(live, r)), (Some(li), Some(ri)) if li < ri),
+        };
+        out.extend(if take_left { left.next() } else { right.next() });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -140,10 +173,11 @@ mod tests {
         });
         let merged = merge(&live, &patch);
         assert_eq!(merged["metadata"]["labels"], json!({"a": "1", "c": "3"}));
-        assert_eq!(merged["metadata"]["finalizers"], json!(["x", "y"]), "finalizers merge as a set");
+        // As apimachinery orders them: the patch's new item first.
+        assert_eq!(merged["metadata"]["finalizers"], json!(["y", "x"]), "finalizers merge as a set");
         assert_eq!(
             merged["metadata"]["ownerReferences"],
-            json!([{"uid": "u1", "name": "one"}, {"uid": "u3", "name": "three"}])
+            json!([{"uid": "u3", "name": "three"}, {"uid": "u1", "name": "one"}])
         );
         assert_eq!(merged["subjects"], json!([{"kind": "User", "name": "b"}]), "subjects are replaced");
         let app = &merged["spec"]["containers"][0];

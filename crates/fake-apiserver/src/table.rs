@@ -1,4 +1,4 @@
-//! `Table` responses for `kubectl get`: Name, the CRD's printer columns, Age.
+//! `Table` responses for `kubectl get`: Name, then the CRD's printer columns or else Age.
 
 use serde_json::{Value, json};
 
@@ -39,8 +39,10 @@ pub fn table(rt: &ResourceType, items: &[Value], rv: &Value) -> Value {
     for c in &rt.printer_columns {
         columns.push(json!({"name": c["name"], "type": c["type"], "format": "", "description": c["description"].as_str().unwrap_or_default(), "priority": c["priority"].as_i64().unwrap_or(0)}));
     }
-    let has_age = rt.printer_columns.iter().any(|c| c["name"] == "Age");
-    if !has_age {
+    // As the CRD handler: Age is the default column, and a CRD that lists
+    // its own columns gets only those (kudo's list Age themselves).
+    let add_age = rt.printer_columns.is_empty();
+    if add_age {
         columns.push(json!({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}));
     }
     let rows: Vec<Value> = items
@@ -55,7 +57,7 @@ pub fn table(rt: &ResourceType, items: &[Value], rv: &Value) -> Value {
                     _ => v,
                 });
             }
-            if !has_age {
+            if add_age {
                 cells.push(json!(age(o["metadata"]["creationTimestamp"].as_str().unwrap_or_default())));
             }
             json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}})
