@@ -1060,7 +1060,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__run)
-            opts="-r -d -n -h -V --for --reason --duration --timeout --break-glass --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-r -d -n -h -V --for --reason --duration --timeout --break-glass --end-with-escalation --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -173,6 +173,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l as -d 
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l as-group -d 'Group to impersonate for the operation; repeat for several' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l request-timeout -d 'How long to wait for one API request (e.g. 10s, 1m); 0 waits forever' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l break-glass -d 'Emergency: skip the policy\'s break-glass review; granted at once and reviewed afterwards'
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -l end-with-escalation -d 'Send CMD a SIGTERM when the escalation ends under it (expired, revoked, denied or deleted). Streams opened meanwhile (exec, attach, port-forward) outlive the grants otherwise: Kubernetes authorises them only when they connect'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand run" -s V -l version -d 'Print version'
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand which" -l subresource -d 'The subresource, as for kubectl auth can-i (pods/log is the same as pods --subresource log)' -r

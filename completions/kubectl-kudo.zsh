@@ -233,6 +233,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
+'--end-with-escalation[Send CMD a SIGTERM when the escalation ends under it (expired, revoked, denied or deleted). Streams opened meanwhile (exec, attach, port-forward) outlive the grants otherwise\: Kubernetes authorises them only when they connect]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \

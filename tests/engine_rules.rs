@@ -493,6 +493,7 @@ fn break_glass_is_accepted_at_once_and_owes_an_after_review() {
     w.reviews.push(approve(&w.escalation, "bob", &["admins"]));
     let d = w.step();
     assert_eq!((d.status.state, d.status.after_review), (EscalationState::Accepted, Some(AfterReview::Approved)));
+    assert_eq!(d.status.after_review_by.as_deref(), Some("bob"), "the reviewer is recorded");
 }
 
 #[test]
@@ -505,7 +506,102 @@ fn a_rejected_after_review_ends_it_and_reclaims() {
     assert_eq!(d.transition, Some((Some(EscalationState::Accepted), EscalationState::Denied)));
     assert_eq!(d.actions, vec![Action::Reclaim(0)]);
     assert_eq!(status(&w).after_review, Some(AfterReview::Rejected));
+    assert_eq!(status(&w).after_review_by.as_deref(), Some("carol"));
     assert!(w.details().contains("break-glass after-review rejected by carol"), "{}", w.details());
+}
+
+/// Issue 17, item 6: a break-glass escalation scheduled to start later.
+fn scheduled_break_glass() -> Escalation {
+    let mut e = breaking_glass();
+    e.spec.start_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(600)));
+    e
+}
+
+#[test]
+fn a_rejection_before_a_scheduled_break_glass_starts_denies_with_no_binding() {
+    let mut w = World::new(scheduled_break_glass(), break_glass_policy());
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Pending, "{}", w.details());
+    w.now = at(60);
+    w.reviews.push(review(&w.escalation, "carol", &["admins"], ReviewDecision::Rejected));
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Denied, "{}", w.details());
+    assert!(w.details().contains("rejected by carol before acceptance"), "{}", w.details());
+    assert!(d.actions.iter().all(|a| !matches!(a, Action::Create(_))));
+    // At the start nothing is granted.
+    w.now = at(600);
+    let d = w.step();
+    assert!(d.actions.is_empty() && status(&w).grant_refs.is_empty(), "{d:?}");
+    // And the audit trail says the rejection counted.
+    let verdict = kudo::engine::review::assess(
+        Some(&break_glass_policy().spec),
+        &scheduled_break_glass_with_uid(),
+        &w.reviews[0],
+    );
+    assert!(verdict.is_ok(), "{verdict:?}");
+}
+
+fn scheduled_break_glass_with_uid() -> Escalation {
+    let mut e = scheduled_break_glass();
+    e.status = Some(EscalationStatus::new(EscalationState::Pending));
+    e
+}
+
+#[test]
+fn an_approval_before_acceptance_is_no_after_review() {
+    let mut w = World::new(scheduled_break_glass(), break_glass_policy());
+    w.step();
+    w.now = at(60);
+    w.reviews.push(approve(&w.escalation, "bob", &["admins"]));
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Pending), "{}", w.details());
+    w.now = at(600);
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Accepted, "{}", w.details());
+    assert_eq!(d.status.after_review, Some(AfterReview::Pending), "bob approved before acceptance");
+    let early = kudo::engine::review::assess(Some(&break_glass_policy().spec), &w.escalation, &w.reviews[0]);
+    assert!(early.as_ref().is_err_and(|why| why.contains("before")), "{early:?}");
+    w.now = at(700);
+    w.reviews.push(approve(&w.escalation, "carol", &["admins"]));
+    let d = w.step();
+    assert_eq!(
+        (d.status.after_review, d.status.after_review_by.as_deref()),
+        (Some(AfterReview::Approved), Some("carol"))
+    );
+}
+
+/// Issue 17, item 7: RBAC's `use` never admits a ServiceAccount.
+#[test]
+fn the_use_verb_never_admits_a_service_account() {
+    let mut e = alice();
+    e.spec.requestor = "system:serviceaccount:app:bot".into();
+    e.spec.requestor_groups =
+        vec!["system:serviceaccounts".into(), "system:serviceaccounts:app".into(), "system:authenticated".into()];
+    let mut p = policy(vec![]);
+    p.spec.subjects = vec![Subject::group("system:authenticated")];
+    let mut w = World::new(e, p);
+    w.rbac_use_allowed = true;
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Denied), "{}", w.details());
+}
+
+/// Issue 17, item 8: `use` is checked again at acceptance.
+#[test]
+fn a_use_right_withdrawn_before_acceptance_denies() {
+    let mut e = alice();
+    e.spec.requestor = "zed".into();
+    e.spec.requestor_groups = vec!["system:authenticated".into()];
+    let mut w = World::new(e, policy(vec![peer_review(vec![Subject::group("admins")], 1)]));
+    w.rbac_use_allowed = true;
+    w.step();
+    assert_eq!(w.state(), Some(EscalationState::Pending), "{}", w.details());
+    w.rbac_use_allowed = false;
+    w.now = at(60);
+    w.reviews.push(approve(&w.escalation, "bob", &["admins"]));
+    let d = w.step();
+    assert_eq!(d.status.state, EscalationState::Denied, "{}", w.details());
+    assert!(w.details().contains("may not use policy"), "{}", w.details());
+    assert!(d.actions.is_empty());
 }
 
 #[test]

@@ -119,3 +119,22 @@ fn findings_name_the_rule() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].rule, 1);
 }
+
+/// Issue 17, item 15: Kubernetes 1.36 constrained impersonation (KEP-5284).
+#[test]
+fn constrained_impersonation_verbs_are_flagged() {
+    for (resources, verb) in [
+        (&["users", "groups"][..], "impersonate:user-info"),
+        (&["serviceaccounts"][..], "impersonate:serviceaccount"),
+        (&["nodes"][..], "impersonate:arbitrary-node"),
+        (&["nodes"][..], "impersonate:associated-node"),
+    ] {
+        let found = whys(&[rule(&[""], resources, &[verb])], &ns(&["application-a"]));
+        assert!(found.iter().any(|w| w.contains("constrained impersonation")), "{verb}: {found:?}");
+    }
+    let found =
+        whys(&[rule(&["apps"], &["deployments"], &["impersonate-on:user-info:update"])], &ns(&["application-a"]));
+    assert!(found.iter().any(|w| w.contains("impersonate-on")), "{found:?}");
+    let harmless = whys(&[rule(&[""], &["pods"], &["impersonated", "get"])], &ns(&["application-a"]));
+    assert!(harmless.is_empty(), "a prefix match needs the colon: {harmless:?}");
+}

@@ -69,6 +69,8 @@ fn every_document_is_a_named_kubernetes_object() {
             "ValidatingAdmissionPolicyBinding",
             "ValidatingAdmissionPolicy",
             "ValidatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
             "Deployment",
             "CronJob",
         ]
@@ -138,6 +140,7 @@ fn crds_use_the_design_names() {
         [
             "acceptedAt",
             "afterReview",
+            "afterReviewBy",
             "auditedState",
             "challenges",
             "expiresAt",

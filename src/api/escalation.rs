@@ -132,6 +132,9 @@ pub struct EscalationStatus {
     /// Break-glass escalations only: the review owed after acceptance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_review: Option<AfterReview>,
+    /// Who decided the after-review (the approver or the rejector).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_review_by: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -152,6 +155,7 @@ impl EscalationStatus {
             finished_at: None,
             audited_state: None,
             after_review: None,
+            after_review_by: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
         }

@@ -23,6 +23,10 @@ pub const FIELD_MANAGER: &str = "kudo-controller";
 
 /// Finalizer that makes deleting an escalation reclaim its grants first.
 pub const FINALIZER: &str = "k8s.kudo.dev/reclaim";
+/// The controller's leader-election Lease (in kudo's namespace); only the
+/// controller's ServiceAccount may write it (admission policy
+/// `kudo-leader-lease`).
+pub const LEASE_NAME: &str = "kudo-controller";
 /// Label on every binding kudo creates (`app.kubernetes.io/managed-by: kudo`).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "kudo";

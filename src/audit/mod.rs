@@ -2,7 +2,7 @@
 //! becomes one [`Record`], written as (1) an Event on the Escalation, (2) one
 //! JSON line on stdout, and (3) optionally a POST to an HTTP sink.
 
-mod events;
+pub mod events;
 mod sink;
 
 use std::io::Write;
@@ -34,6 +34,10 @@ pub enum Action {
     Deleted,
     /// A finished escalation was deleted after `--retain-finished`.
     RetentionDeleted,
+    /// A break-glass escalation's after-review was decided (`afterReviewBy` says by whom).
+    AfterReviewed,
+    /// A review naming no existing escalation was deleted.
+    OrphanReviewDeleted,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -87,6 +91,9 @@ pub struct Record {
     /// Break-glass only: the after-review, PENDING until an eligible reviewer gives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after_review: Option<crate::api::AfterReview>,
+    /// Who decided the after-review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_review_by: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -161,6 +168,18 @@ impl Record {
                 spec.requestor,
                 state.map_or("NEW", EscalationState::as_str)
             ),
+            (Action::OrphanReviewDeleted, _) => format!("A review of escalation {name} was deleted"),
+            (Action::AfterReviewed, _) => format!(
+                "The break-glass after-review of escalation {name} of {} (policy {}) was {} by {}",
+                spec.requestor,
+                spec.policy_name,
+                match status.and_then(|s| s.after_review) {
+                    Some(crate::api::AfterReview::Rejected) => "rejected",
+                    Some(crate::api::AfterReview::Approved) => "approved",
+                    _ => "given",
+                },
+                status.and_then(|s| s.after_review_by.as_deref()).unwrap_or("an eligible reviewer")
+            ),
         };
         Record {
             kind: "kudo.audit",
@@ -183,6 +202,7 @@ impl Record {
             object: None,
             break_glass,
             after_review: status.and_then(|s| s.after_review),
+            after_review_by: status.and_then(|s| s.after_review_by.clone()),
         }
     }
 
@@ -287,6 +307,10 @@ impl Auditor {
                 },
                 (Action::Deleted, _) => ("Deleted", false),
                 (Action::RetentionDeleted, _) => ("RetentionDeleted", false),
+                (Action::AfterReviewed, _) => {
+                    ("AfterReviewed", record.after_review == Some(crate::api::AfterReview::Rejected))
+                }
+                (Action::OrphanReviewDeleted, _) => ("OrphanReviewDeleted", false),
             };
             let action = format!("{:?}", record.action);
             // The API server caps notes at 1 kB.
@@ -298,6 +322,44 @@ impl Auditor {
         if let Some(sink) = &self.sink {
             sink.send(line);
         }
+    }
+}
+
+/// A record for a review the controller deleted because it names no
+/// existing escalation; it carries the whole review.
+pub fn orphan_review_record(now: Timestamp, review: &crate::api::EscalationReview, why: &str) -> Record {
+    let spec = &review.spec;
+    let name = review.metadata.name.clone().unwrap_or_default();
+    let text = format!("kudo deleted review {name} by {} of escalation {}: {why}", spec.reviewer, spec.escalation_name);
+    Record {
+        kind: "kudo.audit",
+        time: now,
+        action: Action::OrphanReviewDeleted,
+        escalation: spec.escalation_name.clone(),
+        escalation_uid: Some(spec.escalation_uid.clone()),
+        policy: String::new(),
+        requestor: String::new(),
+        reason: String::new(),
+        from: None,
+        state: None,
+        details: why.to_string(),
+        grants: Vec::new(),
+        reviewers: vec![spec.reviewer.clone()],
+        accepted_at: None,
+        expires_at: None,
+        text: crate::printable::printable(&text).into_owned(),
+        review: Some(ReviewSummary {
+            name,
+            reviewer: spec.reviewer.clone(),
+            decision: spec.decision,
+            message: spec.message.clone(),
+            counted: false,
+            why: why.to_string(),
+        }),
+        object: serde_json::to_value(review).ok(),
+        break_glass: false,
+        after_review: None,
+        after_review_by: None,
     }
 }
 
@@ -337,6 +399,7 @@ pub fn orphan_record(now: Timestamp, found: &Binding, escalation: Option<&str>, 
         object: None,
         break_glass: false,
         after_review: None,
+        after_review_by: None,
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{
 /// Whether the policy admits me.
 pub async fn admitted(session: &Session, policy: &EscalationPolicy) -> Result<bool, UserError> {
     let me = Identity { username: &session.me.username, groups: &session.me.groups };
-    let rbac_use = !admission::by_subjects(&policy.spec, &me) && may_use(session, &policy.name_any()).await?;
+    let rbac_use = admission::needs_rbac_use(&policy.spec, &me) && may_use(session, &policy.name_any()).await?;
     Ok(admission::admits(&policy.spec, &me, rbac_use))
 }
 

@@ -32,6 +32,12 @@ pub struct RunArgs {
     /// The grants go when CMD exits, at the latest after --duration.
     #[command(flatten)]
     pub request: RequestArgs,
+    /// Send CMD a SIGTERM when the escalation ends under it (expired,
+    /// revoked, denied or deleted). Streams opened meanwhile (exec, attach,
+    /// port-forward) outlive the grants otherwise: Kubernetes authorises them
+    /// only when they connect.
+    #[arg(long)]
+    pub end_with_escalation: bool,
     /// The command to run with the grants, after `--`.
     #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
     pub command: Vec<String>,
@@ -90,7 +96,9 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             return Err(UserError::new(format!("starting {program}: {e}")).hint("is it installed and on PATH?"));
         }
     };
-    let ended = tokio::spawn(tell_when_it_ends(api.clone(), name.clone()));
+    let ended = until_it_ends(api.clone(), name.clone());
+    tokio::pin!(ended);
+    let mut told = false;
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
@@ -99,9 +107,19 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
                     let _ = kill(Pid::from_raw(pid), s);
                 }
             }
+            how = &mut ended, if !told => {
+                told = true;
+                if args.end_with_escalation {
+                    eprintln!("kudo: escalation {name} {how}; ending the command (--end-with-escalation)");
+                    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+                        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+                    }
+                } else {
+                    eprintln!("kudo: escalation {name} {how}; the command keeps running without its grants");
+                }
+            }
         }
     };
-    ended.abort();
     revoke(session, &api, &name).await;
     drop(kubeconfig);
     let status = status.map_err(|e| UserError::new(format!("waiting for {program}: {e}")))?;
@@ -129,20 +147,24 @@ async fn first_signal(signals: &mut [(Signal, tokio::signal::unix::Signal)]) -> 
     futures::future::select_all(waits).await.0
 }
 
-/// Tells CMD's user, on stderr, when the escalation ends under it.
-async fn tell_when_it_ends(api: Api<Escalation>, name: String) {
+/// Resolves when the escalation ends under CMD, saying how: final, or
+/// deleted (which a watch of applied objects alone would miss).
+async fn until_it_ends(api: Api<Escalation>, name: String) -> String {
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut stream = watcher(api, config).applied_objects().boxed();
-    while let Some(Ok(esc)) = stream.next().await {
-        if let Some(status) = esc.status.as_ref().filter(|s| s.state.is_final()) {
-            eprintln!(
-                "kudo: escalation {name} is {} ({}); the command keeps running without its grants",
-                status.state.as_str(),
-                status.state_details
-            );
-            return;
+    let mut stream = watcher(api, config).boxed();
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Apply(esc) | watcher::Event::InitApply(esc)) => {
+                if let Some(status) = esc.status.as_ref().filter(|s| s.state.is_final()) {
+                    return format!("is {} ({})", status.state.as_str(), status.state_details);
+                }
+            }
+            Ok(watcher::Event::Delete(_)) => return "was deleted".into(),
+            Ok(_) | Err(_) => {}
         }
     }
+    // The watch never ends on its own (it retries); should it, CMD runs on.
+    std::future::pending().await
 }
 
 /// Ends the escalation and waits (briefly) for its grants to be reclaimed.

@@ -263,6 +263,18 @@ async fn resolve(session: &Session, typed: &str) -> Result<Resolved, UserError> 
             }
         }
     }
+    // Identities are what impersonation (and KEP-5284's constrained
+    // `impersonate:*` verbs) act on; RBAC names them as resources, but no
+    // API serves them, so discovery does not list them.
+    let identity_group = match name.as_str() {
+        "users" | "user" | "groups" | "group" => Some(""),
+        "uids" | "uid" | "userextras" | "userextra" => Some("authentication.k8s.io"),
+        _ => None,
+    };
+    if let Some(identity_group) = identity_group.filter(|g| group.as_deref().is_none_or(|want| want == *g)) {
+        let plural = if name.ends_with('s') { name.clone() } else { format!("{name}s") };
+        return Ok(Resolved { group: identity_group.into(), plural, namespaced: false, subresources: Vec::new() });
+    }
     eprintln!("Warning: the server doesn't have a resource type '{typed}'");
     Ok(Resolved { group: group.unwrap_or_default(), plural: name, namespaced: true, subresources: Vec::new() })
 }

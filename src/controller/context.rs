@@ -40,6 +40,7 @@ pub struct Context {
     /// escalation (by uid): the high-water mark no decision may start below.
     pub(super) written: Mutex<HashMap<String, String>>,
     pub(super) retain_finished: jiff::SignedDuration,
+    pub(super) orphan_review_grace: jiff::SignedDuration,
 }
 
 impl Context {

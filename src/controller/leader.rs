@@ -25,6 +25,8 @@ pub struct LeaderElector {
     duration: Duration,
     /// The lease record last seen (holder, renewTime) and when, locally, it was first seen.
     observed: Mutex<Option<(Observed, Instant)>>,
+    /// When this candidate started: a lease never seen has gone unrenewed since.
+    started: Instant,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,13 +37,26 @@ struct Observed {
 }
 
 /// Whether a lease record seen unchanged since `since` (local monotonic
-/// time) has run out at `now`. Pure, so it is tested without a clock.
-fn expired(record: &Observed, since: Instant, now: Instant, default: Duration) -> bool {
+/// time) has run out at `now`, `configured` being this controller's own
+/// lease duration. A longer duration in the record is never honoured: a
+/// holder that wrote `leaseDurationSeconds: 2147483647` would otherwise
+/// keep every replica out for good. Pure, so it is tested without a clock.
+fn expired(record: &Observed, since: Instant, now: Instant, configured: Duration) -> bool {
     if record.holder.as_deref().is_none_or(str::is_empty) {
         return true;
     }
-    let held_for = record.duration_seconds.and_then(|s| u64::try_from(s).ok()).map_or(default, Duration::from_secs);
+    let held_for = record
+        .duration_seconds
+        .and_then(|s| u64::try_from(s).ok())
+        .map_or(configured, |s| Duration::from_secs(s).min(configured));
     now.saturating_duration_since(since) >= held_for
+}
+
+/// Whether a Lease left unrenewed for `unchanged` means there is no leader
+/// worth waiting for: longer than two lease durations, a standby should have
+/// taken over (it could not: RBAC, admission, the API server), so it says so.
+pub fn leaderless(unchanged: Duration, configured: Duration) -> bool {
+    unchanged > configured.saturating_mul(2)
 }
 
 impl LeaderElector {
@@ -52,6 +67,7 @@ impl LeaderElector {
             identity: identity.into(),
             duration,
             observed: Mutex::new(None),
+            started: Instant::now(),
         }
     }
 
@@ -72,21 +88,29 @@ impl LeaderElector {
         &self.identity
     }
 
+    pub fn lease_duration(&self) -> Duration {
+        self.duration
+    }
+
+    pub fn lease_name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.api.namespace()
+    }
+
+    /// How long the lease record has been seen unchanged; a lease that
+    /// could not be read at all has been unrenewed, as far as this candidate
+    /// knows, since it started.
+    pub fn unchanged_for(&self) -> Duration {
+        let seen = self.observed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.as_ref().map_or(self.started, |(_, since)| *since).elapsed()
+    }
+
     /// How often the holder renews, and candidates retry.
     pub fn retry_period(&self) -> Duration {
         self.duration / 3
-    }
-
-    /// Waits until this candidate holds the lease.
-    pub async fn acquire(&self) {
-        loop {
-            match self.try_acquire_or_renew().await {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, lease = %self.name, "leader election"),
-            }
-            tokio::time::sleep(self.retry_period()).await;
-        }
     }
 
     /// Takes or renews the lease; `false` when someone else holds it.
@@ -172,7 +196,25 @@ mod tests {
         // A renewTime in the future (a holder whose clock is ahead) does not keep it forever.
         let ahead = Observed { renew_time: Some(Timestamp::MAX), ..record.clone() };
         assert!(expired(&ahead, t0, t0 + Duration::from_secs(16), d));
-        let released = Observed { holder: None, ..record };
+        let released = Observed { holder: None, ..record.clone() };
         assert!(expired(&released, t0, t0, d));
+    }
+
+    #[test]
+    fn a_lease_longer_than_ours_is_held_for_ours_only() {
+        let t0 = Instant::now();
+        let d = Duration::from_secs(3);
+        let mallory = Observed {
+            holder: Some("mallory".into()),
+            renew_time: Some(Timestamp::UNIX_EPOCH),
+            duration_seconds: Some(i32::MAX),
+        };
+        assert!(!expired(&mallory, t0, t0 + Duration::from_secs(2), d));
+        assert!(expired(&mallory, t0, t0 + Duration::from_secs(3), d));
+        let short = Observed { duration_seconds: Some(1), ..mallory.clone() };
+        assert!(expired(&short, t0, t0 + Duration::from_secs(1), d), "a shorter one is honoured");
+        let negative = Observed { duration_seconds: Some(-5), ..mallory };
+        assert!(expired(&negative, t0, t0 + Duration::from_secs(3), d));
+        assert!(!leaderless(Duration::from_secs(6), d) && leaderless(Duration::from_millis(6001), d));
     }
 }

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub stale_views: Counter,
     /// Status writes refused because the escalation had changed since it was read.
     pub status_conflicts: Counter,
+    /// 1 while no replica has renewed the leader Lease for over two lease durations.
+    pub leader_missing: Gauge,
     pub sink: SinkCounters,
 }
 
@@ -36,6 +38,7 @@ impl Default for Metrics {
         let orphans_reclaimed = Counter::default();
         let stale_views = Counter::default();
         let status_conflicts = Counter::default();
+        let leader_missing = Gauge::default();
         let sink = SinkCounters::default();
         registry.register("reconciles", "Escalation reconciles run", reconciles.clone());
         registry.register(
@@ -61,6 +64,11 @@ impl Default for Metrics {
             "Status writes refused (409) because the escalation changed since it was read",
             status_conflicts.clone(),
         );
+        registry.register(
+            "leader_missing",
+            "1 while the leader Lease has gone unrenewed for over two lease durations and this replica cannot take it",
+            leader_missing.clone(),
+        );
         registry.register("audit_sink_delivered", "Audit records delivered to the HTTP sink", sink.delivered.clone());
         registry.register(
             "audit_sink_failed",
@@ -82,6 +90,7 @@ impl Default for Metrics {
             orphans_reclaimed,
             stale_views,
             status_conflicts,
+            leader_missing,
             sink,
         }
     }

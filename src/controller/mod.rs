@@ -10,6 +10,7 @@ mod http;
 mod leader;
 mod metrics;
 mod reconcile;
+mod reviews;
 mod sweep;
 
 use std::{
@@ -74,6 +75,8 @@ pub struct Options {
     pub concurrency: u16,
     /// DENIED and EXPIRED escalations are deleted this long after they ended.
     pub retain_finished: jiff::SignedDuration,
+    /// Reviews naming no existing escalation are deleted this long after their creation.
+    pub orphan_review_grace: jiff::SignedDuration,
 }
 
 impl Default for Options {
@@ -81,7 +84,7 @@ impl Default for Options {
         Self {
             namespace: crate::api::DEFAULT_NAMESPACE.into(),
             leader_election: true,
-            lease_name: "kudo-controller".into(),
+            lease_name: crate::api::LEASE_NAME.into(),
             identity: "kudo-controller".into(),
             lease_duration: Duration::from_secs(15),
             sweep_interval: Duration::from_secs(60),
@@ -91,6 +94,7 @@ impl Default for Options {
             events: true,
             concurrency: 32,
             retain_finished: jiff::SignedDuration::from_hours(720),
+            orphan_review_grace: engine::review::ORPHAN_REVIEW_GRACE,
         }
     }
 }
@@ -139,10 +143,13 @@ pub async fn run_with_metrics(
             opts.lease_duration,
         )
     });
+    let events = opts.events.then(|| EventWriter::new(client.clone(), "kudo-controller", &opts.identity));
     if let Some(elector) = &elector {
         tracing::info!(identity = elector.identity(), lease = %opts.lease_name, "waiting for leadership");
         tokio::select! {
-            () = elector.acquire() => tracing::info!(identity = elector.identity(), "leading"),
+            () = wait_for_leadership(elector, &ready, &metrics, events.as_ref()) => {
+                tracing::info!(identity = elector.identity(), "leading")
+            }
             () = shutdown.clone() => return Ok(()),
         }
     }
@@ -162,7 +169,6 @@ pub async fn run_with_metrics(
         Some(config) => Some(Sink::start(config, metrics.sink.clone())?),
         None => None,
     };
-    let events = opts.events.then(|| EventWriter::new(client.clone(), "kudo-controller", &opts.identity));
     let escalations = Api::<Escalation>::all(client.clone());
     let (escalation_store, writer) = reflector::store();
     let escalation_stream = watcher(escalations.clone(), watcher::Config::default())
@@ -213,6 +219,7 @@ pub async fn run_with_metrics(
         failures: Mutex::default(),
         written: Mutex::default(),
         retain_finished: opts.retain_finished,
+        orphan_review_grace: opts.orphan_review_grace,
     });
 
     // Decisions need the policies and guards: wait for their first list.
@@ -340,6 +347,10 @@ async fn periodic(ctx: Arc<Context>, interval: Duration, escalations: Store<Esca
                     Err(e) => tracing::warn!(error = %e, "sweep failed; retried next interval"),
                 }
                 sweep::report_policies(&ctx).await;
+                match reviews::collect_orphans(&ctx, Timestamp::now()).await {
+                    0 => {}
+                    n => tracing::info!(deleted = n, "deleted reviews that name no escalation"),
+                }
             }
             _ = gauge_tick.tick() => update_gauges(&ctx.metrics, &escalations),
         }
@@ -368,6 +379,60 @@ fn update_gauges(metrics: &Metrics, escalations: &Store<Escalation>) {
             .set(by_state.get(state).copied().unwrap_or(0));
     }
     metrics.grants_active.set(active);
+}
+
+/// Tries for the Lease until this replica holds it. While the Lease goes
+/// unrenewed for longer than two lease durations and this replica still
+/// cannot take it, there is no leader at all: readiness fails, the
+/// `leader_missing` gauge is 1, and a Warning Event on the Lease says so.
+async fn wait_for_leadership(
+    elector: &leader::LeaderElector,
+    ready: &AtomicBool,
+    metrics: &Metrics,
+    events: Option<&EventWriter>,
+) {
+    let mut warned = false;
+    loop {
+        match elector.try_acquire_or_renew().await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, lease = %elector.lease_name(), "leader election"),
+        }
+        let missing = leader::leaderless(elector.unchanged_for(), elector.lease_duration());
+        ready.store(!missing, Ordering::Relaxed);
+        metrics.leader_missing.set(i64::from(missing));
+        if missing && !warned {
+            warned = true;
+            tracing::error!(lease = %elector.lease_name(), "no leader for longer than two lease durations, and this replica cannot take over");
+            if let Some(events) = events {
+                let note = crate::audit::events::Note {
+                    warning: true,
+                    reason: "NoLeader",
+                    action: "LeaderElection",
+                    note: format!(
+                        "lease {} has not been renewed for over two lease durations and {} cannot take it: check the controller's RBAC and the kudo-leader-lease admission policy",
+                        elector.lease_name(),
+                        elector.identity()
+                    ),
+                };
+                let lease = k8s_openapi::api::core::v1::ObjectReference {
+                    api_version: Some("coordination.k8s.io/v1".into()),
+                    kind: Some("Lease".into()),
+                    name: Some(elector.lease_name().into()),
+                    namespace: elector.namespace().map(Into::into),
+                    ..Default::default()
+                };
+                if let Err(e) = events.publish(note, lease).await {
+                    tracing::warn!(error = %e, "could not publish the NoLeader event");
+                }
+            }
+        } else if !missing {
+            warned = false;
+        }
+        tokio::time::sleep(elector.retry_period()).await;
+    }
+    ready.store(true, Ordering::Relaxed);
+    metrics.leader_missing.set(0);
 }
 
 /// Renews the lease until it cannot; returns the error that ends leadership.

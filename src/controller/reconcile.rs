@@ -142,8 +142,14 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     } else {
         Vec::new()
     };
+    // Asked at creation and again while PENDING (so at acceptance): a `use`
+    // right withdrawn meanwhile counts.
     let rbac_use_allowed = match (&policy, state) {
-        (Some(p), None) if !admission::by_subjects(&p.spec, &esc.spec.requestor()) => may_use(ctx, esc).await?,
+        (Some(p), None | Some(EscalationState::Pending))
+            if admission::needs_rbac_use(&p.spec, &esc.spec.requestor()) =>
+        {
+            may_use(ctx, esc).await?
+        }
         _ => false,
     };
     let observed = if state == Some(EscalationState::Accepted) { observe(ctx, esc).await? } else { BTreeMap::new() };
@@ -210,6 +216,14 @@ async fn execute(
 ) -> Result<(Escalation, Outcome), ReconcileError> {
     let name = esc.name_any();
     let mut status = decision.status;
+    // An after-review decided is recorded before it is written: should the
+    // write be lost, the next decision records it again (at least once).
+    let owed = esc.status.as_ref().is_some_and(|s| s.after_review == Some(AfterReview::Pending));
+    if owed && status.after_review != Some(AfterReview::Pending) {
+        let mut shown = esc.clone();
+        shown.status = Some(status.clone());
+        ctx.auditor.record(Record::new(now, audit::Action::AfterReviewed, &shown, None), Some(&shown)).await;
+    }
     let reclaim_only = decision.actions.iter().all(|a| matches!(a, engine::Action::Reclaim(_)));
     let mut current = esc.clone();
     let write_first = !reclaim_only && esc.status.as_ref() != Some(&status);

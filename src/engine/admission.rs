@@ -12,8 +12,18 @@ pub fn by_subjects(policy: &EscalationPolicySpec, who: &Identity<'_>) -> bool {
 }
 
 /// The decision, given RBAC's answer about `use` (`false` when not asked).
+/// A ServiceAccount is admitted by the policy's subjects only, never by
+/// `use`: a `use` grant to `system:authenticated`, or any wildcard role,
+/// would otherwise let whoever can mint or impersonate a ServiceAccount
+/// token count as one more person.
 pub fn admits(policy: &EscalationPolicySpec, who: &Identity<'_>, rbac_use: bool) -> bool {
-    by_subjects(policy, who) || rbac_use
+    by_subjects(policy, who) || (rbac_use && !who.is_service_account())
+}
+
+/// Whether RBAC's `use` is worth asking about for `who` (it cannot admit a
+/// ServiceAccount, and is not needed for a subject).
+pub fn needs_rbac_use(policy: &EscalationPolicySpec, who: &Identity<'_>) -> bool {
+    !who.is_service_account() && !by_subjects(policy, who)
 }
 
 /// Why `who` may not use the policy, in words that say what to do.
@@ -48,5 +58,9 @@ mod tests {
         let bot = Identity { username: "system:serviceaccount:app:bot", groups: &sa_groups };
         let open = admitting("system:authenticated");
         assert!(!by_subjects(&open, &bot), "a ServiceAccount is never admitted by a generic group");
+        assert!(!admits(&policy, &bot, true), "nor by the use verb");
+        assert!(
+            !needs_rbac_use(&policy, &bot) && needs_rbac_use(&policy, &stranger) && !needs_rbac_use(&policy, &member)
+        );
     }
 }

@@ -65,6 +65,25 @@ const DANGERS: &[Danger] = &[
         why: "can impersonate other users, groups or service accounts",
     },
     Danger {
+        // Kubernetes 1.36 constrained impersonation (KEP-5284): each mode is
+        // its own verb, `impersonate-on:MODE:VERB` says what may be done so.
+        groups: &["", "authentication.k8s.io"],
+        resources: &["users", "groups", "serviceaccounts", "uids", "userextras/*", "nodes"],
+        verbs: &["impersonate:*"],
+        cluster_scoped: false,
+        kudo_namespace_only: false,
+        why: "can impersonate other users, groups, service accounts or nodes (constrained impersonation)",
+    },
+    Danger {
+        // The other half of a constrained impersonation: on any resource.
+        groups: &["*"],
+        resources: &["*"],
+        verbs: &["impersonate-on:*"],
+        cluster_scoped: false,
+        kudo_namespace_only: false,
+        why: "can act as an impersonated identity (constrained impersonation's impersonate-on verbs)",
+    },
+    Danger {
         groups: &["k8s.kudo.dev"],
         resources: &["*"],
         verbs: WRITE,
@@ -187,8 +206,17 @@ pub fn lint(rules: &[PolicyRule], reach: &Reach, kudo_namespace: &str) -> Vec<Fi
 fn matches(rule: &PolicyRule, d: &Danger) -> bool {
     let groups = rule.api_groups.as_deref().unwrap_or_default();
     let resources = rule.resources.as_deref().unwrap_or_default();
-    let group_ok = groups.iter().any(|g| g == "*" || d.groups.contains(&g.as_str()));
-    let verb_ok = rule.verbs.iter().any(|v| v == "*" || d.verbs.contains(&v.as_str()));
+    let group_ok = groups.iter().any(|g| g == "*" || d.groups.contains(&"*") || d.groups.contains(&g.as_str()));
+    // A target ending in `:*` stands for every verb of that prefix, and
+    // matches only rules that name such a verb: a rule's `*` is already
+    // flagged by the exact verbs (`impersonate`), and `impersonate-on`
+    // alone grants nothing.
+    let verb_ok = rule.verbs.iter().any(|v| {
+        d.verbs.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) if prefix.ends_with(':') => v.starts_with(prefix),
+            _ => v == "*" || v == t,
+        })
+    });
     let resource_ok = resources.iter().any(|r| d.resources.iter().any(|target| resource_matches(r, target)));
     group_ok && verb_ok && resource_ok
 }

@@ -102,6 +102,41 @@ pub fn assign(challenges: &[&Challenge], escalation: &Escalation, reviews: &[Esc
     out
 }
 
+/// Whether `review` was made at or after `at`, to the second: stored times
+/// have whole seconds, so a review made in the second of acceptance counts
+/// (one made in that second just before it cannot be told apart, and
+/// refusing both would ignore every prompt reviewer).
+pub fn made_after(review: &EscalationReview, at: jiff::Timestamp) -> bool {
+    review.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0 >= at)
+}
+
+/// How long a review naming no existing escalation is kept, by default,
+/// before it is deleted: long enough for any watch cache to have caught up
+/// with an escalation created just before it.
+pub const ORPHAN_REVIEW_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+/// Why `review` is an orphan due for deletion at `now` (kept `grace` after
+/// its creation), given the escalation of the name it names (`None`: there
+/// is none), or `None` when it is not.
+pub fn orphaned(
+    review: &EscalationReview,
+    escalation: Option<&Escalation>,
+    now: jiff::Timestamp,
+    grace: jiff::SignedDuration,
+) -> Option<String> {
+    let spec = &review.spec;
+    let why = match escalation {
+        None => format!("escalation {} does not exist", spec.escalation_name),
+        Some(e) if e.metadata.uid.as_ref() != Some(&spec.escalation_uid) => {
+            format!("it names another instance of escalation {} (UID differs)", spec.escalation_name)
+        }
+        Some(_) => return None,
+    };
+    let created = review.metadata.creation_timestamp.as_ref().map(|t| t.0)?;
+    let due = created.checked_add(grace).ok()?;
+    (now >= due).then_some(why)
+}
+
 pub fn describe_reviewers(challenge: &Challenge) -> String {
     challenge.reviewers.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", ")
 }
@@ -123,6 +158,15 @@ pub fn assess(
     match escalation.status.as_ref().map(|s| (s.state, s.after_review)) {
         None | Some((EscalationState::Pending, _)) => {}
         Some((_, Some(AfterReview::Pending))) => {
+            let accepted = escalation.status.as_ref().and_then(|s| s.accepted_at.as_ref()).map(|t| t.0);
+            // A review not yet created (the CLI asking before it creates
+            // one) will be made now, after acceptance.
+            let created = review.metadata.creation_timestamp.is_some();
+            if created && accepted.is_some_and(|at| !made_after(review, at)) {
+                return Err(format!(
+                    "it was made before escalation {name} was accepted; the after-review must come after"
+                ));
+            }
             let counted = policy.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview && c.break_glass);
             let mut why_not = None;
             for challenge in counted {
@@ -141,7 +185,16 @@ pub fn assess(
     }
     let mut why_not = None;
     for (i, challenge) in policy.challenges.iter().enumerate().filter(|(_, c)| c.kind == ChallengeKind::PeerReview) {
+        let bypassed = escalation.spec.break_glass && challenge.break_glass;
         match ineligibility(challenge, escalation, review) {
+            None if bypassed && review.spec.decision == ReviewDecision::Approved => {
+                why_not.get_or_insert_with(|| {
+                    format!("break-glass skips challenge {i}; an approval counts only as the after-review, made after acceptance")
+                });
+            }
+            None if bypassed => {
+                return Ok(format!("rejects the break-glass escalation {name} before it is accepted"));
+            }
             None => {
                 return Ok(format!("counts toward challenge {i} (PeerReview of {})", describe_reviewers(challenge)));
             }

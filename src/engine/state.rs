@@ -34,8 +34,10 @@ pub struct Inputs<'a> {
     pub policy: Option<&'a EscalationPolicy>,
     /// Reviews that may concern this escalation (filtered again here).
     pub reviews: &'a [EscalationReview],
-    /// RBAC's answer to "may the requestor `use` this policy"; consulted only
-    /// for a new escalation whose requestor matches none of the subjects.
+    /// RBAC's answer to "may the requestor `use` this policy"; consulted
+    /// for a new or PENDING escalation whose requestor matches none of the
+    /// subjects (and never for a ServiceAccount), at creation and again at
+    /// acceptance.
     pub rbac_use_allowed: bool,
     /// What is wrong with the identity guards (admission policies and their
     /// bindings); while anything is, nothing is accepted, as the requestor
@@ -249,6 +251,15 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     let bypassed = |c: &crate::api::Challenge| esc.spec.break_glass && checks::is_break_glass(c);
     let stages: Vec<&crate::api::Challenge> =
         spec.challenges.iter().filter(|c| c.kind == ChallengeKind::PeerReview && !bypassed(c)).collect();
+    // A bypassed review still takes a rejection: an eligible reviewer who
+    // rejects before acceptance (a scheduled break-glass) denies it before
+    // any binding exists.
+    for challenge in spec.challenges.iter().filter(|c| bypassed(c)) {
+        if let Some((who, msg)) = review::tally(challenge, esc, inputs.reviews).rejection {
+            let why = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+            return finish(status, EscalationState::Denied, format!("rejected by {who} before acceptance{why}"));
+        }
+    }
     let mut tallies = review::assign(&stages, esc, inputs.reviews).into_iter();
     for challenge in &spec.challenges {
         let (state, approved_by, message) = match challenge.kind {
@@ -294,6 +305,11 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     }
     if let Some(start) = scheduled {
         waiting.push(format!("scheduled to start at {start}"));
+    }
+    // RBAC's `use` is checked again when the escalation would be accepted:
+    // a right withdrawn while it waited (for reviews, for its start) counts.
+    if waiting.is_empty() && !admission::admits(spec, &esc.spec.requestor(), inputs.rbac_use_allowed) {
+        return finish(status, EscalationState::Denied, admission::refusal(&esc.spec.requestor, name));
     }
     if !waiting.is_empty() {
         status.state = EscalationState::Pending;
@@ -343,20 +359,28 @@ fn after_review(inputs: &Inputs<'_>, status: &mut EscalationStatus) -> Option<St
         return None;
     }
     let policy = inputs.policy.filter(|p| p.metadata.uid.is_some() && p.metadata.uid == status.policy_uid)?;
+    // Only reviews made after acceptance (to the second): an approval given
+    // before (for a scheduled start) was no review of what was done with
+    // the access.
+    let accepted_at = status.accepted_at.as_ref().map(|t| t.0)?;
+    let after: Vec<EscalationReview> =
+        inputs.reviews.iter().filter(|r| review::made_after(r, accepted_at)).cloned().collect();
     let tallies: Vec<review::Tally> = policy
         .spec
         .challenges
         .iter()
         .filter(|c| checks::is_break_glass(c))
-        .map(|c| review::tally(c, inputs.escalation, inputs.reviews))
+        .map(|c| review::tally(c, inputs.escalation, &after))
         .collect();
     if let Some((who, msg)) = tallies.iter().find_map(|t| t.rejection.clone()) {
         status.after_review = Some(AfterReview::Rejected);
+        status.after_review_by = Some(who.clone());
         let why = if msg.is_empty() { String::new() } else { format!(": {msg}") };
         return Some(format!("break-glass after-review rejected by {who}{why}"));
     }
-    if tallies.iter().any(|t| !t.approvers.is_empty()) {
+    if let Some(who) = tallies.iter().find_map(|t| t.approvers.first()) {
         status.after_review = Some(AfterReview::Approved);
+        status.after_review_by = Some(who.clone());
     }
     None
 }

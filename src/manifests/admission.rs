@@ -7,7 +7,7 @@ use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, Val
 use serde_json::{Value, json};
 
 use super::{BoxError, Doc, Options, labels};
-use crate::api::{GROUP, MAX_GRANTS};
+use crate::api::{GROUP, LEASE_NAME, MAX_GRANTS};
 
 pub const ESCALATION_IDENTITY: &str = "kudo-escalation-identity";
 pub const ESCALATION_REVOKE: &str = "kudo-escalation-revoke";
@@ -15,21 +15,27 @@ pub const REVIEW_IDENTITY: &str = "kudo-review-identity";
 pub const STATUS_WRITER: &str = "kudo-status-writer";
 pub const POLICY_BIND: &str = "kudo-policy-bind";
 pub const METADATA_GUARD: &str = "kudo-metadata-guard";
+pub const LEADER_LEASE: &str = "kudo-leader-lease";
 
 /// The admission policies (each bound under its own name) the controller
 /// requires before it accepts anything: without any of them, a requestor
-/// field, a status or a policy could be forged.
-pub const GUARDS: [&str; 6] =
-    [ESCALATION_IDENTITY, ESCALATION_REVOKE, REVIEW_IDENTITY, STATUS_WRITER, POLICY_BIND, METADATA_GUARD];
+/// field, a status or a policy could be forged, or the controller silenced
+/// by a write to its Lease.
+pub const GUARDS: [&str; 7] =
+    [ESCALATION_IDENTITY, ESCALATION_REVOKE, REVIEW_IDENTITY, STATUS_WRITER, POLICY_BIND, METADATA_GUARD, LEADER_LEASE];
 
 /// The custom verb on escalations and escalationreviews that allows changing
 /// their labels, annotations, finalizers and ownerReferences (kudo-admin has
 /// it, for cleaning up after an uninstall).
 pub const EDIT_METADATA_VERB: &str = "edit-metadata";
 
-/// Finalizers the API server and garbage collector add and remove on any
-/// object for `--cascade=orphan|foreground`; changing them is not tampering.
-const GC_FINALIZERS: &str = "['orphan', 'foregroundDeletion']";
+/// The garbage collector's identities: its own ServiceAccount (with
+/// `--use-service-account-credentials`, the default of kubeadm and most
+/// distributions) or the controller manager's. It removes `orphan` and
+/// `foregroundDeletion` finalizers (the API server adds them while handling
+/// a DELETE, outside admission) and dependents' ownerReferences.
+pub const GARBAGE_COLLECTORS: [&str; 2] =
+    ["system:serviceaccount:kube-system:generic-garbage-collector", "system:kube-controller-manager"];
 
 /// How many namespaces of one RoleBinding grant the policy-bind guard checks
 /// one by one for an author without cluster-wide create on RoleBindings:
@@ -173,28 +179,43 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
     bind_and_create.extend(create);
 
     // Metadata of escalations and reviews (DESIGN §3): whoever may patch
-    // them could otherwise strip the reclaim finalizer or add a dangling
-    // ownerReference and have the garbage collector delete the record.
+    // them could otherwise strip the reclaim finalizer, add a dangling
+    // ownerReference and have the garbage collector delete the record, or
+    // add `orphan` so that an escalation's reviews are never collected. On
+    // CREATE, nobody but the controller sets ownerReferences, finalizers or
+    // kudo's labels: a review created already owned would pass for audited.
+    // The garbage collector (as its own ServiceAccount, or as the controller
+    // manager) changes finalizers and ownerReferences when it collects.
     let same = |field: &str, empty: &str| {
         format!(
             "(has(object.metadata.{field}) ? object.metadata.{field} : {empty}) == (has(oldObject.metadata.{field}) ? oldObject.metadata.{field} : {empty})"
         )
     };
-    let finalizers = |obj: &str| {
-        format!("(has({obj}.metadata.finalizers) ? {obj}.metadata.finalizers : []).filter(f, !(f in {GC_FINALIZERS}))")
-    };
+    let none = |field: &str| format!("(!has(object.metadata.{field}) || size(object.metadata.{field}) == 0)");
+    let create_clean = format!(
+        "{} && {} && (!has(object.metadata.labels) || !object.metadata.labels.exists(k, k.startsWith('{GROUP}/') || k == 'app.kubernetes.io/managed-by'))",
+        none("ownerReferences"),
+        none("finalizers"),
+    );
+    let update_same = format!(
+        "{} && {} && {} && {}",
+        same("labels", "{}"),
+        same("annotations", "{}"),
+        same("ownerReferences", "[]"),
+        same("finalizers", "[]"),
+    );
+    let trusted = std::iter::once(controller.as_str())
+        .chain(GARBAGE_COLLECTORS)
+        .map(|u| format!("'{u}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let metadata = vec![validation(
         &format!(
-            "request.userInfo.username == '{controller}' || ({} && {} && {} && {} == {}) || authorizer.group('{GROUP}').resource(request.resource.resource).name(object.metadata.name).check('{EDIT_METADATA_VERB}').allowed()",
-            same("labels", "{}"),
-            same("annotations", "{}"),
-            same("ownerReferences", "[]"),
-            finalizers("object"),
-            finalizers("oldObject"),
+            "request.userInfo.username in [{trusted}] || (request.operation == 'CREATE' ? ({create_clean}) : ({update_same})) || authorizer.group('{GROUP}').resource(request.resource.resource).name(object.metadata.name).check('{EDIT_METADATA_VERB}').allowed()",
         ),
-        "only the kudo controller may change the labels, annotations, finalizers or ownerReferences of escalations and reviews",
+        "only the kudo controller may set or change the labels, annotations, finalizers or ownerReferences of escalations and reviews",
         Some(&format!(
-            "'only the kudo controller, or a user granted the ' + '{EDIT_METADATA_VERB}' + ' verb on ' + request.resource.resource + ' (ClusterRole kudo-admin), may change the labels, annotations, finalizers or ownerReferences of ' + object.metadata.name + '; change only what kubectl kudo changes (revoke: kubectl kudo revoke)'"
+            "'only the kudo controller, or a user granted the ' + '{EDIT_METADATA_VERB}' + ' verb on ' + request.resource.resource + ' (ClusterRole kudo-admin), may ' + (request.operation == 'CREATE' ? 'create ' + object.metadata.name + ' with ownerReferences, finalizers or kudo labels' : 'change the labels, annotations, finalizers or ownerReferences of ' + object.metadata.name) + '; ' + (request.operation == 'CREATE' ? 'create it without them (kubectl kudo escalate|approve does)' : 'change only what kubectl kudo changes (revoke: kubectl kudo revoke)')"
         )),
     )];
 
@@ -218,10 +239,34 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
                 {"name": "createRoleBindings", "expression": "authorizer.group('rbac.authorization.k8s.io').resource('rolebindings').check('create').allowed()"},
             ]),
         ),
-        policy(METADATA_GUARD, &["escalations", "escalationreviews"], &["UPDATE"], metadata, None),
+        policy(METADATA_GUARD, &["escalations", "escalationreviews"], &["CREATE", "UPDATE"], metadata, None),
     ];
+    // The leader Lease: whoever else could write it (anyone with update on
+    // Leases in kudo's namespace) could name a holder that never renews,
+    // with a lease duration of 68 years, and silence the controller.
+    let lease = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": LEADER_LEASE, "labels": labels()},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["coordination.k8s.io"], "apiVersions": ["*"],
+                "operations": ["CREATE", "UPDATE", "DELETE"], "resources": ["leases"],
+            }]},
+            "matchConditions": [{
+                "name": "kudo-lease",
+                "expression": format!("request.namespace == '{}' && request.name == '{LEASE_NAME}'", opts.namespace),
+            }],
+            "validations": [validation(
+                &format!("request.userInfo.username == '{controller}'"),
+                &format!("only the kudo controller ({controller}) may write its leader Lease {}/{LEASE_NAME}", opts.namespace),
+                None,
+            )],
+        },
+    });
     definitions
         .into_iter()
+        .chain(std::iter::once(lease))
         .map(|p| {
             let name = p["metadata"]["name"].clone();
             let binding = json!({

@@ -38,7 +38,8 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                 "rules": [
                     {"apiGroups": [GROUP], "resources": ["escalationpolicies", "escalationreviews"], "verbs": READ},
                     // Reviews get an ownerReference to their escalation.
-                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["patch", "update"]},
+                    // delete: reviews naming no escalation are collected (with an audit record).
+                    {"apiGroups": [GROUP], "resources": ["escalationreviews"], "verbs": ["patch", "update", "delete"]},
                     {"apiGroups": [GROUP], "resources": ["escalationpolicies/status"], "verbs": ["get", "patch", "update"]},
                     // patch/update: the reclaim finalizer only; the admission policy keeps spec immutable.
                     // delete: retention of finished escalations (--retain-finished).

@@ -183,6 +183,11 @@ impl World {
     /// Decides, then applies the decision the way the controller does:
     /// status written, every action succeeding.
     pub fn step(&mut self) -> Decision {
+        // A review pushed since the last step was created now, as the API
+        // server would stamp it.
+        for r in self.reviews.iter_mut().filter(|r| r.metadata.creation_timestamp.is_none()) {
+            r.metadata.creation_timestamp = Some(Time(self.now));
+        }
         let d = self.decide();
         let mut status = d.status.clone();
         for a in &d.actions {
