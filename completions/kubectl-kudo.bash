@@ -324,7 +324,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__controller)
-            opts="-n -h -V --log-format --log --kudo-namespace --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --retain-finished --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --log-format --log --kudo-namespace --service-account --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --retain-finished --retain-finished-per-requestor --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +339,10 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --kudo-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --service-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -379,6 +383,10 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --retain-finished)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retain-finished-per-requestor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

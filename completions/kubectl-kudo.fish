@@ -208,6 +208,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l
 json\t''"
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l log -d 'Log filter, as RUST_LOG (e.g. info, kudo=debug)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l kudo-namespace -d 'Namespace kudo is installed in: its leader Lease lives there' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l service-account -d 'The controller\'s ServiceAccount, in NAMESPACE: the admission guards it checks must name it (as `kubectl kudo manifests --controller-service-account` wrote them)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l leader-elect -d 'Elect a leader on a Lease before acting; keep on with more than one replica' -r -f -a "true\t''
 false\t''"
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l identity -d 'This replica\'s identity in the Lease (default: the pod name, else the host name)' -r
@@ -219,6 +220,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-attempts -d 'Delivery attempts per audit record, with doubling backoff from 500 ms' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l concurrency -d 'Escalations reconciled at once' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l retain-finished -d 'DENIED and EXPIRED escalations are deleted this long after they ended (after an audit record of the whole object)' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l retain-finished-per-requestor -d 'At most this many DENIED and EXPIRED escalations are kept per requestor: the oldest beyond go first (after an audit record of the whole object), never one still owed its break-glass after-review' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l cluster -d 'The kubeconfig cluster to use' -r

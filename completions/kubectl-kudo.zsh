@@ -290,6 +290,7 @@ _arguments "${_arguments_options[@]}" : \
 '--log-format=[Log format (logs go to stderr; audit lines to stdout)]:LOG_FORMAT:(text json)' \
 '--log=[Log filter, as RUST_LOG (e.g. info, kudo=debug)]:LOG:_default' \
 '--kudo-namespace=[Namespace kudo is installed in\: its leader Lease lives there]:NAMESPACE:_default' \
+'--service-account=[The controller'\''s ServiceAccount, in NAMESPACE\: the admission guards it checks must name it (as \`kubectl kudo manifests --controller-service-account\` wrote them)]:NAME:_default' \
 '--leader-elect=[Elect a leader on a Lease before acting; keep on with more than one replica]:BOOL:(true false)' \
 '--identity=[This replica'\''s identity in the Lease (default\: the pod name, else the host name)]:NAME:_default' \
 '--lease-duration=[How long a leader'\''s Lease lasts without renewal]:DURATION:_default' \
@@ -300,6 +301,7 @@ _arguments "${_arguments_options[@]}" : \
 '--audit-attempts=[Delivery attempts per audit record, with doubling backoff from 500 ms]:N:_default' \
 '--concurrency=[Escalations reconciled at once]:N:_default' \
 '--retain-finished=[DENIED and EXPIRED escalations are deleted this long after they ended (after an audit record of the whole object)]:DURATION:_default' \
+'--retain-finished-per-requestor=[At most this many DENIED and EXPIRED escalations are kept per requestor\: the oldest beyond go first (after an audit record of the whole object), never one still owed its break-glass after-review]:N:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \

@@ -662,3 +662,42 @@ fn the_break_glass_audit_record_is_marked_and_calls_for_review() {
             .unwrap();
     assert!(json.get("breakGlass").is_none() && json.get("afterReview").is_none());
 }
+
+/// Issue 17, item 1: at most `cap` finished escalations per requestor, the
+/// oldest going first, never one owed its after-review or still holding a grant.
+#[test]
+fn the_retention_cap_keeps_the_newest_and_every_owed_after_review() {
+    use kudo::engine::retention::over_cap;
+    let finished = |name: &str, requestor: &str, ended_at: i64, state: EscalationState| {
+        let mut e = alice();
+        e.metadata.name = Some(name.into());
+        e.metadata.uid = Some(format!("uid-{name}"));
+        e.spec.requestor = requestor.into();
+        let mut s = EscalationStatus::new(state);
+        s.finished_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(at(ended_at)));
+        e.status = Some(s);
+        e
+    };
+    let mut all: Vec<Escalation> =
+        (0..5).map(|i| finished(&format!("junk-{i}"), "mallory", 100 - i, EscalationState::Denied)).collect();
+    all.push(finished("alice-1", "alice", 0, EscalationState::Expired));
+    let mut owed = finished("glass", "mallory", 0, EscalationState::Expired);
+    owed.status.as_mut().unwrap().after_review = Some(AfterReview::Pending);
+    all.push(owed);
+    let mut holding = finished("holding", "mallory", 1, EscalationState::Denied);
+    holding.status.as_mut().unwrap().grant_refs = alice_granted_refs();
+    all.push(holding);
+    let mut live = finished("live", "mallory", 2, EscalationState::Accepted);
+    live.status.as_mut().unwrap().finished_at = None;
+    all.push(live);
+    let gone: Vec<&str> = over_cap(&all, 2).iter().map(|e| e.metadata.name.as_deref().unwrap()).collect();
+    // mallory's five removable junk: the three that ended first go.
+    assert_eq!(gone, ["junk-4", "junk-3", "junk-2"]);
+    assert!(over_cap(&all, 5).is_empty());
+}
+
+fn alice_granted_refs() -> Vec<GrantRef> {
+    let mut w = World::new(alice(), policy(vec![]));
+    w.step();
+    w.escalation.status.unwrap().grant_refs
+}

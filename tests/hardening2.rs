@@ -311,3 +311,107 @@ async fn item07_the_use_verb_does_not_admit_service_accounts() {
     assert!(support::details(&denied).contains("may not use policy"), "{}", support::details(&denied));
     ctl.stop().await;
 }
+
+/// 13. Guards are checked for what they say: a guard whose expression was
+/// weakened (here the status writer's, to `true`) counts as missing, and
+/// nothing is granted while it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item13_a_weakened_guard_expression_stops_every_grant() {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingAdmissionPolicy;
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let first = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait(&first.name_any(), "granted", granted).await;
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(cluster.client("admin").await);
+    let mut guard = policies.get("kudo-status-writer").await.unwrap();
+    guard.spec.as_mut().unwrap().validations.as_mut().unwrap()[0].expression = "true".into();
+    policies.replace("kudo-status-writer", &PostParams::default(), &guard).await.unwrap();
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let denied = cluster.wait_state(&esc.name_any(), "DENIED").await;
+    let why = support::details(&denied);
+    assert!(why.contains("kudo-status-writer is not what kudo installs (validations differ)"), "{why}");
+    ctl.stop().await;
+}
+
+/// 1. A flood from one user cannot exhaust or stall the controller: dave
+/// creates KUDO_FLOOD_N (default 1 000; the closing figures are for 20 000)
+/// escalations naming a policy that does not exist. Meanwhile alice's
+/// escalation is accepted and her revoke reclaims, long before the flood is
+/// worked off; afterwards dave keeps no more finished escalations than the
+/// per-requestor cap. Latencies are printed, not asserted (the benchmark
+/// measures them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item01_a_flood_from_one_user_starves_nobody_and_is_capped() {
+    use futures::StreamExt;
+    let n: usize = std::env::var("KUDO_FLOOD_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let cap = 100;
+    let cluster = Cluster::new().await;
+    let mut options = Cluster::controller_options("a");
+    options.retain_per_requestor = cap;
+    let ctl = cluster.start_controller_with(options).await;
+    cluster.policy(pod_reader_policy("read-pods", "10m", json!([]))).await;
+    let before = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait(&before.name_any(), "granted", granted).await;
+
+    let dave: Api<Escalation> = Api::all(cluster.client("dave").await);
+    let junk = |i: usize| -> Escalation {
+        serde_json::from_value(json!({
+            "metadata": {"name": format!("junk-{i}")},
+            "spec": {"policyName": "no-such-policy", "requestor": "dave", "requestorGroups": ["system:authenticated"], "reason": "x"},
+        }))
+        .unwrap()
+    };
+    let flood = tokio::spawn(async move {
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let dave = dave.clone();
+                async move { dave.create(&PostParams::default(), &junk(i)).await.map(|_| ()) }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await
+    });
+    let all: Api<Escalation> = Api::all(cluster.client("admin").await);
+    let undecided = |all: Api<Escalation>| async move {
+        let list = all.list(&Default::default()).await.unwrap();
+        list.items.iter().filter(|e| e.spec.requestor == "dave" && e.status.is_none()).count()
+    };
+    // Once the flood is well under way (or has all been written):
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while undecided(all.clone()).await < n.min(500) / 2 && !flood.is_finished() {
+        assert!(tokio::time::Instant::now() < deadline, "the flood never got going");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let started = tokio::time::Instant::now();
+    let during = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait(&during.name_any(), "granted", granted).await;
+    let accepted_after = started.elapsed();
+    let revoked = tokio::time::Instant::now();
+    let mine: Api<Escalation> = Api::all(cluster.client("alice").await);
+    let revoke = json!({"spec": {"revoked": true, "revokedBy": "alice"}});
+    mine.patch(&before.name_any(), &PatchParams::default(), &Patch::Merge(&revoke)).await.unwrap();
+    cluster.wait(&before.name_any(), "reclaimed", |e| e.is_some_and(support::all_reclaimed)).await;
+    let reclaimed_after = revoked.elapsed();
+    let left = undecided(all.clone()).await;
+    println!(
+        "flood of {n}: alice accepted in {accepted_after:?}, revoke reclaimed in {reclaimed_after:?}, {left} of dave's still undecided then"
+    );
+    assert!(left > 0 || flood.is_finished(), "measured only once the flood was over: the test proves nothing");
+
+    let created = flood.await.unwrap();
+    assert!(created.iter().all(Result::is_ok), "{:?}", created.iter().find(|r| r.is_err()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60 + n as u64 / 20);
+    loop {
+        let list = all.list(&Default::default()).await.unwrap();
+        let dave: Vec<&Escalation> = list.items.iter().filter(|e| e.spec.requestor == "dave").collect();
+        let live = dave.iter().filter(|e| e.metadata.deletion_timestamp.is_none()).count();
+        if live <= cap && dave.iter().all(|e| e.status.is_some()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "dave still keeps {live} escalations (cap {cap})");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(!ctl.is_finished(), "the controller stopped");
+    ctl.stop().await;
+}

@@ -71,6 +71,8 @@ fn every_document_is_a_named_kubernetes_object() {
             "ValidatingAdmissionPolicyBinding",
             "ValidatingAdmissionPolicy",
             "ValidatingAdmissionPolicyBinding",
+            "PriorityLevelConfiguration",
+            "FlowSchema",
             "Deployment",
             "CronJob",
         ]

@@ -25,6 +25,10 @@ pub struct ControllerArgs {
     /// Namespace kudo is installed in: its leader Lease lives there.
     #[arg(long, default_value = api::DEFAULT_NAMESPACE, env = "POD_NAMESPACE", value_name = "NAMESPACE")]
     pub kudo_namespace: String,
+    /// The controller's ServiceAccount, in NAMESPACE: the admission guards it
+    /// checks must name it (as `kubectl kudo manifests --controller-service-account` wrote them).
+    #[arg(long, default_value = api::DEFAULT_SERVICE_ACCOUNT, env = "POD_SERVICE_ACCOUNT", value_name = "NAME")]
+    pub service_account: String,
     /// Elect a leader on a Lease before acting; keep on with more than one replica.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub leader_elect: bool,
@@ -55,6 +59,10 @@ pub struct ControllerArgs {
     /// DENIED and EXPIRED escalations are deleted this long after they ended (after an audit record of the whole object).
     #[arg(long, default_value = "720h", value_parser = parse_duration, env = "KUDO_RETAIN_FINISHED", value_name = "DURATION")]
     pub retain_finished: Duration,
+    /// At most this many DENIED and EXPIRED escalations are kept per requestor: the oldest beyond go first
+    /// (after an audit record of the whole object), never one still owed its break-glass after-review.
+    #[arg(long, default_value_t = 100, env = "KUDO_RETAIN_FINISHED_PER_REQUESTOR", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retain_finished_per_requestor: u32,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -71,6 +79,7 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
     });
     let options = controller::Options {
         namespace: args.kudo_namespace,
+        service_account: args.service_account,
         leader_election: args.leader_elect,
         identity,
         lease_duration: args.lease_duration,
@@ -85,6 +94,7 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         retain_finished: jiff::SignedDuration::try_from(args.retain_finished)
             .context("--retain-finished is too large")?,
+        retain_per_requestor: args.retain_finished_per_requestor as usize,
         ..controller::Options::default()
     };
     controller::run(client, options, shutdown_signal()).await.context("controller")

@@ -6,10 +6,12 @@
 //! wiring: options, watches, stores and shutdown.
 
 mod context;
+mod fairness;
 mod http;
 mod leader;
 mod metrics;
 mod reconcile;
+mod retention;
 mod reviews;
 mod sweep;
 
@@ -56,6 +58,9 @@ use crate::{
 pub struct Options {
     /// Namespace kudo is installed in (its Lease, and the lint's "kudo's own namespace").
     pub namespace: String,
+    /// The controller's ServiceAccount (in `namespace`): the identity the
+    /// guards it checks name.
+    pub service_account: String,
     /// Elect a leader on a Lease before acting (needed with more than one replica).
     pub leader_election: bool,
     pub lease_name: String,
@@ -75,6 +80,9 @@ pub struct Options {
     pub concurrency: u16,
     /// DENIED and EXPIRED escalations are deleted this long after they ended.
     pub retain_finished: jiff::SignedDuration,
+    /// At most this many DENIED and EXPIRED escalations are kept per
+    /// requestor; the oldest beyond go first (never one owed an after-review).
+    pub retain_per_requestor: usize,
     /// Reviews naming no existing escalation are deleted this long after their creation.
     pub orphan_review_grace: jiff::SignedDuration,
 }
@@ -83,6 +91,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             namespace: crate::api::DEFAULT_NAMESPACE.into(),
+            service_account: crate::api::DEFAULT_SERVICE_ACCOUNT.into(),
             leader_election: true,
             lease_name: crate::api::LEASE_NAME.into(),
             identity: "kudo-controller".into(),
@@ -94,6 +103,7 @@ impl Default for Options {
             events: true,
             concurrency: 32,
             retain_finished: jiff::SignedDuration::from_hours(720),
+            retain_per_requestor: engine::retention::DEFAULT_PER_REQUESTOR,
             orphan_review_grace: engine::review::ORPHAN_REVIEW_GRACE,
         }
     }
@@ -173,17 +183,20 @@ pub async fn run_with_metrics(
     let (escalation_store, writer) = reflector::store();
     let escalation_stream = watcher(escalations.clone(), watcher::Config::default())
         .default_backoff()
-        .modify(forget_managed_fields)
+        .modify(engine::cache::slim_escalation)
         .reflect(writer)
         .applied_objects();
+    // The next in a requestor's line, called when a share is given back.
+    let (call_next, next_in_line) = tokio::sync::mpsc::unbounded_channel();
     let controller = Controller::for_stream(escalation_stream, escalation_store.clone())
-        .with_config(controller::Config::default().concurrency(opts.concurrency));
+        .with_config(controller::Config::default().concurrency(opts.concurrency))
+        .reconcile_on(futures::stream::unfold(next_in_line, |mut rx| async { rx.recv().await.map(|next| (next, rx)) }));
 
     let by_policy = escalation_store.clone();
     let (reviews, review_writer) = reflector::store();
     let review_stream = watcher(Api::<EscalationReview>::all(client.clone()), watcher::Config::default())
         .default_backoff()
-        .modify(forget_managed_fields)
+        .modify(engine::cache::slim_review)
         .reflect(review_writer)
         .touched_objects();
     let managed = watcher::Config::default().labels(&engine::binding::managed_selector());
@@ -212,6 +225,7 @@ pub async fn run_with_metrics(
         reviews,
         guard_policies: guard_policies.clone(),
         guard_bindings: guard_bindings.clone(),
+        expected_guards: context::expected_guards(&opts.namespace, &opts.service_account),
         grants: Grants::new(client.clone()),
         auditor: Auditor::new(events, sink, opts.audit_stdout),
         metrics: metrics.clone(),
@@ -219,6 +233,10 @@ pub async fn run_with_metrics(
         failures: Mutex::default(),
         written: Mutex::default(),
         retain_finished: opts.retain_finished,
+        retain_per_requestor: opts.retain_per_requestor.max(1),
+        finished: tokio::sync::Notify::new(),
+        // A quarter of the reconciles for one requestor's grant decisions.
+        fairness: fairness::Fairness::new(usize::from(opts.concurrency.max(4)) / 4, call_next),
         orphan_review_grace: opts.orphan_review_grace,
     });
 
@@ -237,6 +255,7 @@ pub async fn run_with_metrics(
     let reconciles =
         controller.run(reconcile_logged, error_policy, ctx.clone()).for_each(|_| futures::future::ready(()));
     let sweeper = periodic(ctx.clone(), opts.sweep_interval, escalation_store);
+    let capping = tokio::spawn(retention::run(ctx.clone(), opts.sweep_interval));
     let reporting = ctx.clone();
     tokio::spawn(async move {
         while let Some(policy) = policy_rx.recv().await {
@@ -250,6 +269,7 @@ pub async fn run_with_metrics(
         () = &mut sweeper => Ok(()),
         lost = &mut lease_kept => Err(lost),
     };
+    capping.abort();
     if let Some(elector) = &elector
         && result.is_ok()
     {
@@ -314,6 +334,10 @@ where
 
 async fn reconcile_logged(esc: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let name = esc.name_any();
+    let _turn = match ctx.fairness.enter(&esc) {
+        Ok(turn) => turn,
+        Err(wait) => return Ok(Action::requeue(wait)),
+    };
     let result = reconcile::reconcile(esc, ctx.clone()).await;
     if result.is_ok() {
         ctx.succeeded(&name);

@@ -60,8 +60,13 @@ pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result
     // Never decide from a view older than our own last write (the watch
     // cache lags the writes; a binding's event can trigger a reconcile
     // before the status write that preceded it is cached): read it fresh.
-    let escalation = if ctx.predates_own_write(&escalation) {
-        ctx.metrics.stale_views.inc();
+    // A settled escalation is cached slimmed down (see engine::cache): what
+    // little is done with it (retire it, clean up) needs the whole object.
+    let slim = engine::cache::is_slim(&escalation);
+    let escalation = if slim || ctx.predates_own_write(&escalation) {
+        if !slim {
+            ctx.metrics.stale_views.inc();
+        }
         let name = escalation.name_any();
         match ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))? {
             Some(fresh) => Arc::new(fresh),
@@ -137,7 +142,9 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     };
     let reviews = ctx.reviews_of(&name);
     let guard_problems = ctx.guard_problems();
-    let open = if state.is_none() {
+    // The open-escalation limit is a scan of the cache: only for a new
+    // escalation whose policy exists (one naming none is denied for that).
+    let open = if state.is_none() && policy.is_some() {
         checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
     } else {
         Vec::new()
@@ -319,6 +326,9 @@ async fn audit_transition(
     now: Timestamp,
 ) -> bool {
     let Some((from, to)) = transition else { return false };
+    if to.is_final() {
+        ctx.finished.notify_one();
+    }
     let details = current.status.as_ref().map(|s| s.state_details.as_str()).unwrap_or_default();
     tracing::info!(escalation = %current.name_any(), from = ?from, to = ?to, details = %details, "transition");
     ctx.auditor.record(Record::new(now, audit::Action::Transition, current, from), Some(current)).await;
@@ -354,7 +364,7 @@ async fn audit_reviews(
 }
 
 /// Retention: a final escalation whose time is up is recorded whole, then deleted.
-async fn retire(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
+pub(super) async fn retire(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
     let name = esc.name_any();
     let record = Record::new(Timestamp::now(), audit::Action::RetentionDeleted, esc, None).with_object(esc);
     ctx.auditor.record(record, Some(esc)).await;

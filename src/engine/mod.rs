@@ -3,12 +3,14 @@
 
 pub mod admission;
 pub mod binding;
+pub mod cache;
 pub mod checks;
 pub mod freshness;
 pub mod guards;
 pub mod lint;
 pub mod plan;
 pub mod rbac;
+pub mod retention;
 pub mod review;
 mod state;
 pub mod window;

@@ -82,6 +82,7 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                                 "env": [
                                     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                     {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                    {"name": "POD_SERVICE_ACCOUNT", "valueFrom": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}}},
                                 ],
                                 "ports": [{"name": "http", "containerPort": HTTP_PORT}],
                                 "livenessProbe": probe("/healthz"),

@@ -3,6 +3,7 @@
 
 pub mod admission;
 mod deployment;
+mod flowcontrol;
 pub mod rbac;
 
 use kube::CustomResourceExt;
@@ -62,6 +63,7 @@ pub fn render(opts: &Options) -> Result<String, ManifestError> {
     let docs = [
         rbac::objects(opts).map_err(render_err("RBAC"))?,
         admission_policies(opts).map_err(render_err("admission policies"))?,
+        flowcontrol::objects(opts).map_err(render_err("API priority and fairness"))?,
         deployment::objects(opts).map_err(render_err("controller Deployment"))?,
     ];
     for (what, doc) in docs.iter().flatten() {

@@ -145,6 +145,11 @@ impl RunningController {
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
     }
 
+    /// Whether the controller has stopped (crashed or returned).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// A crash: the task is dropped mid-flight, nothing is released.
     pub fn kill(self) {
         self.task.abort();

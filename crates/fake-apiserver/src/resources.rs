@@ -83,6 +83,15 @@ const BUILTINS: &[Builtin] = &[
         false,
         &[],
     ),
+    Builtin("flowcontrol.apiserver.k8s.io", "v1", "flowschemas", "FlowSchema", false, &[]),
+    Builtin(
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "prioritylevelconfigurations",
+        "PriorityLevelConfiguration",
+        false,
+        &[],
+    ),
     Builtin("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", false, &[]),
     Builtin("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", false, &[]),
     Builtin("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, &[]),
@@ -109,6 +118,8 @@ pub fn builtins() -> Vec<ResourceType> {
                     | "jobs"
                     | "customresourcedefinitions"
                     | "validatingadmissionpolicies"
+                    | "flowschemas"
+                    | "prioritylevelconfigurations"
             ),
             create_only: b.2.ends_with("reviews"),
             schema: None,
