@@ -41,3 +41,79 @@ async fn item00_a_stale_cache_never_decides_twice_on_the_fake() {
     }
     ctl.stop().await;
 }
+
+/// A local webhook receiver: every JSON body POSTed to `/hook`, in order.
+async fn webhook_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            store.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+            async { "ok" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+/// 5. User text reaches chat escaped as Slack's formatting rules require
+/// (`&` `<` `>` as entities), so a reason or review message cannot ping a
+/// channel or a user, nor dress a link up as something else. The record's
+/// data fields (`reason`, `review.message`) keep the text as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item05_chat_text_cannot_ping_or_phish() {
+    const HOSTILE: &str = "<!channel> <@U123> <https://x|label> &";
+    const ESCAPED: &str = "&lt;!channel&gt; &lt;@U123&gt; &lt;https://x|label&gt; &amp;";
+    let (url, received) = webhook_receiver().await;
+    let cluster = Cluster::new().await;
+    let mut options = Cluster::controller_options("a");
+    options.audit_webhook =
+        Some(kudo::audit::SinkConfig { url, queue: 100, attempts: 3, backoff: Duration::from_millis(50) });
+    let ctl = cluster.start_controller_with(options).await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
+    cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "reviewed", json!({"reason": HOSTILE})).await.unwrap();
+    let name = esc.name_any();
+    cluster.wait_state(&name, "PENDING").await;
+    let reviews: kube::Api<kudo::api::EscalationReview> = kube::Api::all(cluster.client("bob").await);
+    let body = json!({
+        "metadata": {"generateName": format!("{name}-")},
+        "spec": {
+            "escalationName": name, "escalationUID": esc.uid().unwrap(), "reviewer": "bob",
+            "reviewerGroups": ["admins", "system:authenticated"], "decision": "APPROVED", "message": HOSTILE,
+        },
+    });
+    reviews.create(&Default::default(), &serde_json::from_value(body).unwrap()).await.unwrap();
+    cluster.wait(&name, "granted", granted).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        let records = received.lock().unwrap().clone();
+        let has = |action: &str, state: &str| records.iter().any(|r| r["action"] == action && r["state"] == state);
+        if has("transition", "PENDING") && has("reviewReceived", "PENDING") && has("grantCreated", "ACCEPTED") {
+            break records;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "records: {records:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for r in &records {
+        let text = r["text"].as_str().unwrap();
+        assert!(!text.contains(['<', '>']), "{text}");
+        assert!(!text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").contains('&'), "{text}");
+    }
+    let pending = records.iter().find(|r| r["action"] == "transition" && r["state"] == "PENDING").unwrap();
+    assert!(pending["text"].as_str().unwrap().contains(&format!("({ESCAPED})")), "{pending}");
+    assert_eq!(pending["reason"], HOSTILE, "the data field keeps the reason as written");
+    let reviewed = records.iter().find(|r| r["action"] == "reviewReceived").unwrap();
+    assert!(reviewed["text"].as_str().unwrap().contains(&format!("bob approved escalation {name} of alice ({ESCAPED})")), "{reviewed}");
+    assert_eq!(reviewed["review"]["message"], HOSTILE);
+    // The Events carry the same text.
+    let events = cluster.events(&name).await;
+    assert!(events.iter().any(|(_, note, _)| note.contains(ESCAPED)), "{events:?}");
+    assert!(events.iter().all(|(_, note, _)| !note.contains(['<', '>'])), "{events:?}");
+    ctl.stop().await;
+}
