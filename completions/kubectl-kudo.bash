@@ -324,7 +324,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__controller)
-            opts="-n -h -V --log-format --log --kudo-namespace --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --retain-finished --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --log-format --log --kudo-namespace --leader-elect --identity --lease-duration --sweep-interval --listen --audit-queue --audit-attempts --concurrency --retain-finished --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,10 +359,6 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --listen)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --audit-webhook)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -848,7 +844,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__manifests)
-            opts="-n -h -V --controller-namespace --controller-service-account --image --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --controller-namespace --controller-service-account --image --audit-webhook-secret --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +859,10 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-webhook-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

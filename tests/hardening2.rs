@@ -71,8 +71,12 @@ async fn item05_chat_text_cannot_ping_or_phish() {
     let (url, received) = webhook_receiver().await;
     let cluster = Cluster::new().await;
     let mut options = Cluster::controller_options("a");
-    options.audit_webhook =
-        Some(kudo::audit::SinkConfig { url, queue: 100, attempts: 3, backoff: Duration::from_millis(50) });
+    options.audit_webhook = Some(kudo::audit::SinkConfig {
+        url: kudo::audit::WebhookUrl::parse(&url).unwrap(),
+        queue: 100,
+        attempts: 3,
+        backoff: Duration::from_millis(50),
+    });
     let ctl = cluster.start_controller_with(options).await;
     let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
     cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;
@@ -109,11 +113,85 @@ async fn item05_chat_text_cannot_ping_or_phish() {
     assert!(pending["text"].as_str().unwrap().contains(&format!("({ESCAPED})")), "{pending}");
     assert_eq!(pending["reason"], HOSTILE, "the data field keeps the reason as written");
     let reviewed = records.iter().find(|r| r["action"] == "reviewReceived").unwrap();
-    assert!(reviewed["text"].as_str().unwrap().contains(&format!("bob approved escalation {name} of alice ({ESCAPED})")), "{reviewed}");
+    assert!(
+        reviewed["text"].as_str().unwrap().contains(&format!("bob approved escalation {name} of alice ({ESCAPED})")),
+        "{reviewed}"
+    );
     assert_eq!(reviewed["review"]["message"], HOSTILE);
     // The Events carry the same text.
     let events = cluster.events(&name).await;
     assert!(events.iter().any(|(_, note, _)| note.contains(ESCAPED)), "{events:?}");
     assert!(events.iter().all(|(_, note, _)| !note.contains(['<', '>'])), "{events:?}");
     ctl.stop().await;
+}
+
+/// A loopback port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// 9. The webhook URL is a secret (whoever holds a Slack webhook URL may
+/// post as kudo): it comes from the environment only, and no log line or
+/// error carries it, not even at debug level when every delivery fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item09_the_webhook_url_is_in_no_log_line() {
+    use std::io::Read;
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let cluster = Cluster::new().await;
+    cluster.policy(pod_reader_policy("read-pods", "30m", json!([]))).await;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let marker = format!("s3cr3t{nanos:x}{}", std::process::id());
+    let url = format!("http://127.0.0.1:{}/services/T0/B0/{marker}?token={marker}", free_port());
+    let mut child = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
+            .arg("--kubeconfig")
+            .arg(cluster.kubeconfig_path())
+            .args(["--context", support::SA, "controller", "--log-format", "json", "--log", "debug"])
+            .args(["--listen", "127.0.0.1:0", "--audit-attempts", "2"])
+            .env("KUDO_AUDIT_WEBHOOK", &url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Both pipes drained as they fill, so that the controller never blocks on a log line.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        text
+    };
+    let stdout = drain(Box::new(child.0.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.0.stderr.take().unwrap()));
+    let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    cluster.wait(&esc.name_any(), "granted", granted).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !stderr.lock().unwrap().contains("failed for good") {
+        assert!(std::time::Instant::now() < deadline, "no delivery failed: {}", stderr.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = child.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.0.try_wait().unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the controller ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (stdout, stderr) = (stdout.lock().unwrap().clone(), stderr.lock().unwrap().clone());
+    assert!(stderr.contains("retrying"), "the test proves nothing unless deliveries failed: {stderr}");
+    for (what, text) in [("stderr", &stderr), ("stdout", &stdout)] {
+        let leaked: Vec<&str> = text.lines().filter(|l| l.contains(&marker)).collect();
+        assert!(leaked.is_empty(), "the webhook URL is on the controller's {what}: {leaked:#?}");
+    }
 }

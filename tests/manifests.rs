@@ -182,6 +182,34 @@ fn controller_runs_locked_down_with_two_replicas() {
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
 }
 
+/// `kubectl kudo manifests` with `args`, parsed.
+fn rendered_with(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo")).arg("manifests").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_saphyr::from_multiple::<Value>(&String::from_utf8(out.stdout).unwrap()).unwrap()
+}
+
+/// Issue 17, item 9: the webhook URL is a secret, so the Deployment takes it
+/// from a Secret (optional: no Secret, no webhook) and never as a value or
+/// an argument, which `kubectl get deployment` and `ps` would show.
+#[test]
+fn the_webhook_url_comes_from_a_secret() {
+    let env_of = |docs: &[Value]| {
+        let c = &find(docs, "Deployment", "kudo-controller")["spec"]["template"]["spec"]["containers"][0];
+        assert!(!c["args"].to_string().contains("webhook"), "{}", c["args"]);
+        let env = c["env"].as_array().unwrap().clone();
+        env.into_iter().find(|e| e["name"] == "KUDO_AUDIT_WEBHOOK").expect("KUDO_AUDIT_WEBHOOK is set")
+    };
+    let env = env_of(&docs());
+    assert!(env.get("value").is_none(), "{env}");
+    assert_eq!(
+        env["valueFrom"],
+        serde_json::json!({"secretKeyRef": {"name": "kudo-audit-webhook", "key": "url", "optional": true}})
+    );
+    let env = env_of(&rendered_with(&["--audit-webhook-secret", "chat-hook"]));
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "chat-hook");
+}
+
 #[test]
 fn users_cannot_write_status_and_only_admins_revoke_others() {
     let docs = docs();

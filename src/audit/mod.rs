@@ -5,6 +5,7 @@
 mod chat;
 mod events;
 mod sink;
+mod webhook_url;
 
 use std::io::Write;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 pub use events::EventWriter;
 pub use sink::{Sink, SinkConfig, SinkCounters};
+pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, redact};
 
 use crate::{
     api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},

@@ -82,6 +82,13 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                                 "env": [
                                     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                     {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                    // The URL is a secret: never a value here nor an argument.
+                                    // Optional: no Secret, no webhook.
+                                    {"name": crate::audit::WEBHOOK_ENV, "valueFrom": {"secretKeyRef": {
+                                        "name": opts.audit_webhook_secret,
+                                        "key": super::AUDIT_WEBHOOK_SECRET_KEY,
+                                        "optional": true,
+                                    }}},
                                 ],
                                 "ports": [{"name": "http", "containerPort": HTTP_PORT}],
                                 "livenessProbe": probe("/healthz"),

@@ -20,7 +20,13 @@ pub struct Options {
     pub service_account: String,
     /// The controller image.
     pub image: String,
+    /// The Secret whose key [`AUDIT_WEBHOOK_SECRET_KEY`] is the audit webhook URL.
+    pub audit_webhook_secret: String,
 }
+
+pub const DEFAULT_AUDIT_WEBHOOK_SECRET: &str = "kudo-audit-webhook";
+/// The key of that Secret holding the URL.
+pub const AUDIT_WEBHOOK_SECRET_KEY: &str = "url";
 
 impl Default for Options {
     fn default() -> Self {
@@ -28,6 +34,7 @@ impl Default for Options {
             namespace: DEFAULT_NAMESPACE.into(),
             service_account: DEFAULT_SERVICE_ACCOUNT.into(),
             image: format!("ghcr.io/kudo-dev/kudo:v{}", env!("CARGO_PKG_VERSION")),
+            audit_webhook_secret: DEFAULT_AUDIT_WEBHOOK_SECRET.into(),
         }
     }
 }
