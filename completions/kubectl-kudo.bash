@@ -844,7 +844,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__manifests)
-            opts="-n -h -V --controller-namespace --controller-service-account --image --audit-webhook-secret --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --controller-namespace --controller-service-account --image --audit-webhook-secret --metrics-from-namespace --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,6 +863,10 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --audit-webhook-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-from-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

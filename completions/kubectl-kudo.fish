@@ -194,6 +194,7 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l 
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-service-account -d 'ServiceAccount the controller runs as; the only identity allowed to write escalation status' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l image -d 'Controller image' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l audit-webhook-secret -d 'Secret (in the controller\'s namespace) whose key `url` is the audit webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional: without that Secret, no webhook' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l metrics-from-namespace -d 'Pods in this namespace (e.g. Prometheus\') may reach the controller\'s /metrics; repeat for more. By default no pod may: the NetworkPolicy admits only the node, for kubelet\'s probes' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l cluster -d 'The kubeconfig cluster to use' -r

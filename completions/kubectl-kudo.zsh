@@ -270,6 +270,7 @@ _arguments "${_arguments_options[@]}" : \
 '--controller-service-account=[ServiceAccount the controller runs as; the only identity allowed to write escalation status]:NAME:_default' \
 '--image=[Controller image]:IMAGE:_default' \
 '--audit-webhook-secret=[Secret (in the controller'\''s namespace) whose key \`url\` is the audit webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional\: without that Secret, no webhook]:NAME:_default' \
+'*--metrics-from-namespace=[Pods in this namespace (e.g. Prometheus'\'') may reach the controller'\''s /metrics; repeat for more. By default no pod may\: the NetworkPolicy admits only the node, for kubelet'\''s probes]:NAMESPACE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \

@@ -1,6 +1,8 @@
-//! Issue 17 (Hardening II): volume, timing and neighbouring objects. Each
-//! test names its item; those that need fault injection run on the fake and
-//! say so, the others on the backend `KUDO_TEST_APISERVER` names.
+//! Issue 17 (Hardening II): volume, timing and neighbouring objects. One
+//! test per item, named by it (`item00_…`, `item05_…`, `item09_…`,
+//! `item10_…`), each failing before its fix; those that need fault
+//! injection run on the fake and say so, the others on the backend
+//! `KUDO_TEST_APISERVER` names (a real kube-apiserver by default).
 
 mod support;
 
@@ -194,4 +196,123 @@ async fn item09_the_webhook_url_is_in_no_log_line() {
         let leaked: Vec<&str> = text.lines().filter(|l| l.contains(&marker)).collect();
         assert!(leaked.is_empty(), "the webhook URL is on the controller's {what}: {leaked:#?}");
     }
+}
+
+/// One GET on a fresh connection, with its own deadline.
+async fn get(port: u16, path: &str) -> Result<String, String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let response = client.get(format!("http://127.0.0.1:{port}{path}")).send().await.map_err(|e| e.to_string())?;
+    response.text().await.map_err(|e| e.to_string())
+}
+
+/// How a slow client ended: whether it dribbled its head, and how long the
+/// server let it hold its connection.
+struct SlowEnd {
+    dribbled: bool,
+    held: Duration,
+}
+
+/// A client that connects (and says so on `connected`), then sends its
+/// request head one byte every 200 ms (`dribble`) or nothing at all. It
+/// reports when the server ended the connection: a read that returns (EOF,
+/// a reset or any bytes: no valid response answers an unfinished head) or
+/// a write that fails.
+async fn slow_client(
+    port: u16,
+    dribble: bool,
+    connected: tokio::sync::mpsc::UnboundedSender<()>,
+    ended: tokio::sync::mpsc::UnboundedSender<SlowEnd>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let since = tokio::time::Instant::now();
+    let _ = connected.send(());
+    let head = b"GET /healthz HTTP/1.1\r\nHost: kudo\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a'));
+    let mut buf = [0u8; 64];
+    for byte in head {
+        if dribble && stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        if tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await.is_ok() {
+            break;
+        }
+    }
+    let _ = ended.send(SlowEnd { dribbled: dribble, held: since.elapsed() });
+}
+
+/// 10. The health and metrics server drops a client that does not send its
+/// request head in time (whether it sends nothing or dribbles it byte by
+/// byte), and holds no more than its connection limit however many
+/// connect: while three times the limit of slow clients hang on, the
+/// server holds at most the limit (so memory does not grow with them) and
+/// a probe is still answered at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item10_slow_clients_are_dropped_and_cannot_crowd_out_a_probe() {
+    use tokio::sync::mpsc::unbounded_channel;
+    let cluster = Cluster::new().await;
+    let port = free_port();
+    let mut options = Cluster::controller_options("a");
+    options.listen = Some(([127, 0, 0, 1], port).into());
+    // The shipped limits, as the Deployment runs them.
+    let (header_timeout, limit) = (options.http.header_read_timeout, options.http.max_connections);
+    let ctl = cluster.start_controller_with(options).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while get(port, "/healthz").await.as_deref() != Ok("ok") {
+        assert!(tokio::time::Instant::now() < deadline, "the server never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let slow = 3 * limit;
+    let ((connected_tx, mut connected), (ended_tx, mut ended)) = (unbounded_channel(), unbounded_channel());
+    for i in 0..slow {
+        tokio::spawn(slow_client(port, i % 2 == 0, connected_tx.clone(), ended_tx.clone()));
+    }
+    drop((connected_tx, ended_tx));
+    for _ in 0..slow {
+        tokio::time::timeout(Duration::from_secs(3), connected.recv()).await.expect("slow clients connect").unwrap();
+    }
+    // While they hang on, probes are answered at once, and the server
+    // holds no more connections than its limit.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..5 {
+        let asked = tokio::time::Instant::now();
+        assert_eq!(get(port, "/healthz").await.as_deref(), Ok("ok"), "a probe went unanswered");
+        assert!(asked.elapsed() < Duration::from_secs(1), "a probe waited {:?}", asked.elapsed());
+        let held = ctl.metrics.http_connections.get();
+        assert!(held <= limit as i64, "the server holds {held} connections; its limit is {limit}");
+    }
+    // Every one ends: those beyond the limit at once, the others, silent or
+    // dribbling, once the header timeout has passed.
+    let mut ends = Vec::new();
+    let deadline = tokio::time::Instant::now() + header_timeout + Duration::from_secs(3);
+    while ends.len() < slow {
+        match tokio::time::timeout_at(deadline, ended.recv()).await {
+            Ok(Some(end)) => ends.push(end),
+            Ok(None) => break,
+            Err(_) => panic!("{} of {slow} slow clients are still connected", slow - ends.len()),
+        }
+    }
+    assert_eq!(ends.len(), slow);
+    let (early, late): (Vec<SlowEnd>, Vec<SlowEnd>) = ends.into_iter().partition(|e| e.held < header_timeout / 2);
+    assert!(
+        early.len() >= slow - limit,
+        "{} of {slow} slow clients were let go early; the limit is {limit}",
+        early.len()
+    );
+    assert!(ctl.metrics.http_connections_evicted.get() >= (slow - limit) as u64);
+    for dribbled in [true, false] {
+        let timed_out: Vec<Duration> = late.iter().filter(|e| e.dribbled == dribbled).map(|e| e.held).collect();
+        assert!(
+            !timed_out.is_empty(),
+            "no {} client outlived the evictions",
+            if dribbled { "dribbling" } else { "silent" }
+        );
+        for held in timed_out {
+            assert!(held >= header_timeout - Duration::from_millis(500), "dropped after {held:?}, before the timeout");
+        }
+    }
+    assert!(ctl.metrics.http_timeouts.get() >= late.len() as u64);
+    assert_eq!(ctl.metrics.http_connections.get(), 0);
+    assert_eq!(get(port, "/healthz").await.as_deref(), Ok("ok"));
+    ctl.stop().await;
 }

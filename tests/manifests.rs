@@ -71,6 +71,7 @@ fn every_document_is_a_named_kubernetes_object() {
             "ValidatingAdmissionPolicyBinding",
             "Deployment",
             "CronJob",
+            "NetworkPolicy",
         ]
     );
     for d in &docs {
@@ -208,6 +209,28 @@ fn the_webhook_url_comes_from_a_secret() {
     );
     let env = env_of(&rendered_with(&["--audit-webhook-secret", "chat-hook"]));
     assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "chat-hook");
+}
+
+/// Issue 17, item 10: only the node (kubelet probes: NetworkPolicy always
+/// admits the pod's own node) and the namespaces named with
+/// `--metrics-from-namespace` reach the controller's port.
+#[test]
+fn a_network_policy_admits_only_the_node_and_named_scrapers() {
+    let docs = docs();
+    let deployment = find(&docs, "Deployment", "kudo-controller");
+    let policy = find(&docs, "NetworkPolicy", "kudo-controller");
+    assert_eq!(policy["metadata"]["namespace"], "kudo-system");
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"], deployment["spec"]["selector"]["matchLabels"]);
+    assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+    assert_eq!(policy["spec"]["ingress"], serde_json::json!([]), "no pod is admitted by default");
+    let docs = rendered_with(&["--metrics-from-namespace", "monitoring", "--metrics-from-namespace", "obs"]);
+    let policy = find(&docs, "NetworkPolicy", "kudo-controller");
+    let from =
+        |ns: &str| serde_json::json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}});
+    assert_eq!(
+        policy["spec"]["ingress"],
+        serde_json::json!([{"from": [from("monitoring"), from("obs")], "ports": [{"port": "http", "protocol": "TCP"}]}])
+    );
 }
 
 #[test]

@@ -86,6 +86,11 @@ pub enum Command {
         /// without that Secret, no webhook.
         #[arg(long, default_value = manifests::DEFAULT_AUDIT_WEBHOOK_SECRET, value_name = "NAME", value_parser = object_name)]
         audit_webhook_secret: String,
+        /// Pods in this namespace (e.g. Prometheus') may reach the controller's
+        /// /metrics; repeat for more. By default no pod may: the NetworkPolicy
+        /// admits only the node, for kubelet's probes.
+        #[arg(long = "metrics-from-namespace", value_name = "NAMESPACE", value_parser = namespace_name)]
+        metrics_from_namespaces: Vec<String>,
     },
     /// Run the controller (in cluster, or locally against the current kubeconfig).
     ///
@@ -123,11 +128,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = || std::io::stdout().lock();
     match cli.command {
         Command::Controller(args) => return controller::run(&cli.kube, args).await,
-        Command::Manifests { controller_namespace, controller_service_account, image, audit_webhook_secret } => {
+        Command::Manifests {
+            controller_namespace,
+            controller_service_account,
+            image,
+            audit_webhook_secret,
+            metrics_from_namespaces,
+        } => {
             let mut opts = manifests::Options {
                 namespace: controller_namespace,
                 service_account: controller_service_account,
                 audit_webhook_secret,
+                metrics_from_namespaces,
                 ..Default::default()
             };
             if let Some(image) = image {
@@ -201,5 +213,18 @@ fn object_name(name: &str) -> Result<String, String> {
         Ok(name.to_string())
     } else {
         Err("must be a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253".into())
+    }
+}
+
+/// A namespace name (DNS label).
+fn namespace_name(name: &str) -> Result<String, String> {
+    let label = name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if label {
+        Ok(name.to_string())
+    } else {
+        Err("must be a namespace name: lowercase letters, digits and '-', at most 63".into())
     }
 }

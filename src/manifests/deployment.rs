@@ -7,8 +7,13 @@ use super::{BoxError, Doc, Options, labels, typed};
 
 pub const HTTP_PORT: u16 = 8080;
 
+/// The controller's pods (also what the NetworkPolicy selects).
+pub fn controller_selector() -> serde_json::Value {
+    json!({"app.kubernetes.io/name": "kudo", "app.kubernetes.io/component": "controller"})
+}
+
 pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
-    let selector = json!({"app.kubernetes.io/name": "kudo", "app.kubernetes.io/component": "controller"});
+    let selector = controller_selector();
     let mut pod_labels = labels();
     pod_labels["app.kubernetes.io/component"] = json!("controller");
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": "http"}, "periodSeconds": 10});

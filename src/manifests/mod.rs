@@ -3,6 +3,7 @@
 
 pub mod admission;
 mod deployment;
+mod network;
 pub mod rbac;
 
 use kube::CustomResourceExt;
@@ -22,6 +23,9 @@ pub struct Options {
     pub image: String,
     /// The Secret whose key [`AUDIT_WEBHOOK_SECRET_KEY`] is the audit webhook URL.
     pub audit_webhook_secret: String,
+    /// Namespaces whose pods may reach the controller's port (`/metrics`);
+    /// none by default. The node (kubelet's probes) always may.
+    pub metrics_from_namespaces: Vec<String>,
 }
 
 pub const DEFAULT_AUDIT_WEBHOOK_SECRET: &str = "kudo-audit-webhook";
@@ -35,6 +39,7 @@ impl Default for Options {
             service_account: DEFAULT_SERVICE_ACCOUNT.into(),
             image: format!("ghcr.io/kudo-dev/kudo:v{}", env!("CARGO_PKG_VERSION")),
             audit_webhook_secret: DEFAULT_AUDIT_WEBHOOK_SECRET.into(),
+            metrics_from_namespaces: Vec::new(),
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn render(opts: &Options) -> Result<String, ManifestError> {
         rbac::objects(opts).map_err(render_err("RBAC"))?,
         admission_policies(opts).map_err(render_err("admission policies"))?,
         deployment::objects(opts).map_err(render_err("controller Deployment"))?,
+        network::objects(opts).map_err(render_err("controller NetworkPolicy"))?,
     ];
     for (what, doc) in docs.iter().flatten() {
         push(what, doc.as_ref())?;
