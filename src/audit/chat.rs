@@ -23,6 +23,13 @@ pub fn text(raw: &str) -> String {
     out
 }
 
+/// The text as written, from an escaped one: for a terminal, which reads no
+/// markup (it still goes through [`crate::printable`] there).
+pub fn unescape(text: &str) -> String {
+    // `&amp;` last, so that a written `&lt;` (escaped `&amp;lt;`) stays `&lt;`.
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
 /// At most `max` bytes of an escaped `text`, then `…`; never cuts a
 /// character or an entity in half (a cut `&am` would show as raw text, and
 /// a cut `&l` followed by more text could still be read as markup).
@@ -57,6 +64,9 @@ mod tests {
         assert_eq!(text("&lt;!here&gt;"), "&amp;lt;!here&amp;gt;");
         assert_eq!(text("a\u{1b}[2J<b>"), "a\\u{1b}[2J&lt;b&gt;", "terminal escapes too");
         assert_eq!(text("debug app B, ticket #42"), "debug app B, ticket #42");
+        for written in ["<!channel> <@U123> <https://x|label> &", "&lt;!here&gt; &amp;amp;"] {
+            assert_eq!(unescape(&text(written)), written);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! becomes one [`Record`], written as (1) an Event on the Escalation, (2) one
 //! JSON line on stdout, and (3) optionally a POST to an HTTP sink.
 
-mod chat;
+pub mod chat;
 mod events;
 mod sink;
 mod webhook_url;
