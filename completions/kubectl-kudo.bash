@@ -324,7 +324,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__controller)
-            opts="-n -h -V --log-format --log --kudo-namespace --service-account --leader-elect --identity --lease-duration --sweep-interval --listen --audit-webhook --audit-queue --audit-attempts --concurrency --retain-finished --retain-finished-per-requestor --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --log-format --log --kudo-namespace --service-account --leader-elect --identity --lease-duration --sweep-interval --listen --audit-queue --audit-attempts --concurrency --retain-finished --retain-finished-per-requestor --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -363,10 +363,6 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --listen)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --audit-webhook)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -856,7 +852,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__manifests)
-            opts="-n -h -V --controller-namespace --controller-service-account --image --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --controller-namespace --controller-service-account --image --audit-webhook-secret --metrics-from-namespace --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -871,6 +867,14 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-webhook-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-from-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

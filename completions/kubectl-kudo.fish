@@ -194,6 +194,8 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand which" -s V -l
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-namespace -d 'Namespace the controller runs in' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l controller-service-account -d 'ServiceAccount the controller runs as; the only identity allowed to write escalation status' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l image -d 'Controller image' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l audit-webhook-secret -d 'Secret (in the controller\'s namespace) whose key `url` is the audit webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional: without that Secret, no webhook' -r
+complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l metrics-from-namespace -d 'Pods in this namespace (e.g. Prometheus\') may reach the controller\'s /metrics; repeat for more. By default no pod may: the NetworkPolicy admits only the node, for kubelet\'s probes' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, merged as kubectl does, then ~/.kube/config)' -r -F
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand manifests" -l cluster -d 'The kubeconfig cluster to use' -r
@@ -215,7 +217,6 @@ complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l lease-duration -d 'How long a leader\'s Lease lasts without renewal' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l sweep-interval -d 'How often to sweep orphan bindings and report dangerous policies' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l listen -d 'Address of /healthz, /readyz and /metrics' -r
-complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-webhook -d 'POST every audit record (JSON, with a Slack-compatible `text`) to this URL' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-queue -d 'Audit records waiting for the webhook before new ones are refused (and counted)' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l audit-attempts -d 'Delivery attempts per audit record, with doubling backoff from 500 ms' -r
 complete -c kubectl-kudo -n "__fish_kubectl_kudo_using_subcommand controller" -l concurrency -d 'Escalations reconciled at once' -r

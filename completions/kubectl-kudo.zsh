@@ -270,6 +270,8 @@ _arguments "${_arguments_options[@]}" : \
 '--controller-namespace=[Namespace the controller runs in]:NAMESPACE:_default' \
 '--controller-service-account=[ServiceAccount the controller runs as; the only identity allowed to write escalation status]:NAME:_default' \
 '--image=[Controller image]:IMAGE:_default' \
+'--audit-webhook-secret=[Secret (in the controller'\''s namespace) whose key \`url\` is the audit webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional\: without that Secret, no webhook]:NAME:_default' \
+'*--metrics-from-namespace=[Pods in this namespace (e.g. Prometheus'\'') may reach the controller'\''s /metrics; repeat for more. By default no pod may\: the NetworkPolicy admits only the node, for kubelet'\''s probes]:NAMESPACE:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
@@ -296,7 +298,6 @@ _arguments "${_arguments_options[@]}" : \
 '--lease-duration=[How long a leader'\''s Lease lasts without renewal]:DURATION:_default' \
 '--sweep-interval=[How often to sweep orphan bindings and report dangerous policies]:DURATION:_default' \
 '--listen=[Address of /healthz, /readyz and /metrics]:ADDR:_default' \
-'--audit-webhook=[POST every audit record (JSON, with a Slack-compatible \`text\`) to this URL]:URL:_default' \
 '--audit-queue=[Audit records waiting for the webhook before new ones are refused (and counted)]:N:_default' \
 '--audit-attempts=[Delivery attempts per audit record, with doubling backoff from 500 ms]:N:_default' \
 '--concurrency=[Escalations reconciled at once]:N:_default' \

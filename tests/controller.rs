@@ -450,8 +450,12 @@ async fn audit_reaches_the_webhook_and_metrics_count_everything() {
     let port = free_port();
     let mut options = Cluster::controller_options("a");
     options.listen = Some(([127, 0, 0, 1], port).into());
-    options.audit_webhook =
-        Some(kudo::audit::SinkConfig { url: sink_url, queue: 100, attempts: 3, backoff: Duration::from_millis(50) });
+    options.audit_webhook = Some(kudo::audit::SinkConfig {
+        url: kudo::audit::WebhookUrl::parse(&sink_url).unwrap(),
+        queue: 100,
+        attempts: 3,
+        backoff: Duration::from_millis(50),
+    });
     let ctl = cluster.start_controller_with(options).await;
     let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
     cluster.policy(pod_reader_policy("reviewed", "10m", review)).await;

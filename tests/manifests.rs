@@ -75,6 +75,7 @@ fn every_document_is_a_named_kubernetes_object() {
             "FlowSchema",
             "Deployment",
             "CronJob",
+            "NetworkPolicy",
         ]
     );
     for d in &docs {
@@ -185,6 +186,56 @@ fn controller_runs_locked_down_with_two_replicas() {
     assert_eq!(c["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+}
+
+/// `kubectl kudo manifests` with `args`, parsed.
+fn rendered_with(args: &[&str]) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo")).arg("manifests").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_saphyr::from_multiple::<Value>(&String::from_utf8(out.stdout).unwrap()).unwrap()
+}
+
+/// Issue 17, item 9: the webhook URL is a secret, so the Deployment takes it
+/// from a Secret (optional: no Secret, no webhook) and never as a value or
+/// an argument, which `kubectl get deployment` and `ps` would show.
+#[test]
+fn the_webhook_url_comes_from_a_secret() {
+    let env_of = |docs: &[Value]| {
+        let c = &find(docs, "Deployment", "kudo-controller")["spec"]["template"]["spec"]["containers"][0];
+        assert!(!c["args"].to_string().contains("webhook"), "{}", c["args"]);
+        let env = c["env"].as_array().unwrap().clone();
+        env.into_iter().find(|e| e["name"] == "KUDO_AUDIT_WEBHOOK").expect("KUDO_AUDIT_WEBHOOK is set")
+    };
+    let env = env_of(&docs());
+    assert!(env.get("value").is_none(), "{env}");
+    assert_eq!(
+        env["valueFrom"],
+        serde_json::json!({"secretKeyRef": {"name": "kudo-audit-webhook", "key": "url", "optional": true}})
+    );
+    let env = env_of(&rendered_with(&["--audit-webhook-secret", "chat-hook"]));
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], "chat-hook");
+}
+
+/// Issue 17, item 10: only the node (kubelet probes: NetworkPolicy always
+/// admits the pod's own node) and the namespaces named with
+/// `--metrics-from-namespace` reach the controller's port.
+#[test]
+fn a_network_policy_admits_only_the_node_and_named_scrapers() {
+    let docs = docs();
+    let deployment = find(&docs, "Deployment", "kudo-controller");
+    let policy = find(&docs, "NetworkPolicy", "kudo-controller");
+    assert_eq!(policy["metadata"]["namespace"], "kudo-system");
+    assert_eq!(policy["spec"]["podSelector"]["matchLabels"], deployment["spec"]["selector"]["matchLabels"]);
+    assert_eq!(policy["spec"]["policyTypes"], serde_json::json!(["Ingress"]));
+    assert_eq!(policy["spec"]["ingress"], serde_json::json!([]), "no pod is admitted by default");
+    let docs = rendered_with(&["--metrics-from-namespace", "monitoring", "--metrics-from-namespace", "obs"]);
+    let policy = find(&docs, "NetworkPolicy", "kudo-controller");
+    let from =
+        |ns: &str| serde_json::json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}});
+    assert_eq!(
+        policy["spec"]["ingress"],
+        serde_json::json!([{"from": [from("monitoring"), from("obs")], "ports": [{"port": "http", "protocol": "TCP"}]}])
+    );
 }
 
 #[test]

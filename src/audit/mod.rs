@@ -2,8 +2,10 @@
 //! becomes one [`Record`], written as (1) an Event on the Escalation, (2) one
 //! JSON line on stdout, and (3) optionally a POST to an HTTP sink.
 
+pub mod chat;
 pub mod events;
 mod sink;
+mod webhook_url;
 
 use std::io::Write;
 
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 pub use events::EventWriter;
 pub use sink::{Sink, SinkConfig, SinkCounters};
+pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, redact};
 
 use crate::{
     api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},
@@ -77,7 +80,8 @@ pub struct Record {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
     /// One human sentence; the field Slack-compatible webhooks display.
-    /// Control characters are escaped.
+    /// Control characters are escaped, and `&` `<` `>` as Slack's entities
+    /// (see `chat`): user text can neither ping nor disguise a link.
     pub text: String,
     /// ReviewReceived: the review, and whether it counted.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,7 +201,7 @@ impl Record {
             reviewers,
             accepted_at: status.and_then(|s| s.accepted_at.as_ref().map(|t| t.0)),
             expires_at: status.and_then(|s| s.expires_at.as_ref().map(|t| t.0)),
-            text: crate::printable::printable(&text).into_owned(),
+            text: chat::text(&text),
             review: None,
             object: None,
             break_glass,
@@ -231,7 +235,7 @@ impl Record {
             if spec.message.is_empty() { String::new() } else { format!(" ({})", spec.message) },
             if counted { format!("counted, {why}") } else { format!("not counted: {why}") }
         );
-        record.text = crate::printable::printable(&text).into_owned();
+        record.text = chat::text(&text);
         record.review = Some(ReviewSummary {
             name: review.metadata.name.clone().unwrap_or_default(),
             reviewer: spec.reviewer.clone(),
@@ -256,12 +260,13 @@ impl Record {
     /// Narrows `grants` to the one this record is about.
     pub fn about_grant(mut self, grant: &GrantRef) -> Self {
         self.grants = vec![summary(grant)];
-        self.text = format!(
-            "{}: {} {}",
-            self.text,
+        // Escaped apart: `self.text` already is, and escaping is per character.
+        let which = format!(
+            ": {} {}",
             grant.reference.name,
             grant.reference.namespace.as_deref().map(|n| format!("in {n}")).unwrap_or_else(|| "cluster-wide".into())
         );
+        self.text.push_str(&chat::text(&which));
         self
     }
 }
@@ -314,7 +319,7 @@ impl Auditor {
             };
             let action = format!("{:?}", record.action);
             // The API server caps notes at 1 kB.
-            let note = events::Note { warning, reason, action: &action, note: truncate(&record.text, 1000) };
+            let note = events::Note { warning, reason, action: &action, note: chat::truncate(&record.text, 1000) };
             if let Err(e) = events.publish(note, escalation.object_ref(&())).await {
                 tracing::warn!(error = %e, escalation = %record.escalation, "audit event could not be published");
             }
@@ -394,7 +399,7 @@ pub fn orphan_record(now: Timestamp, found: &Binding, escalation: Option<&str>, 
         reviewers: Vec::new(),
         accepted_at: None,
         expires_at: None,
-        text: crate::printable::printable(&format!("kudo swept binding {name}: {why}")).into_owned(),
+        text: chat::text(&format!("kudo swept binding {name}: {why}")),
         review: None,
         object: None,
         break_glass: false,
@@ -410,15 +415,4 @@ fn event_reason(state: EscalationState) -> &'static str {
         EscalationState::Denied => "Denied",
         EscalationState::Expired => "Expired",
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }

@@ -7,9 +7,12 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
+use super::WebhookUrl;
+
+/// Debug shows the URL's scheme and host only (see [`WebhookUrl`]).
 #[derive(Clone, Debug)]
 pub struct SinkConfig {
-    pub url: String,
+    pub url: WebhookUrl,
     /// Records waiting for delivery before new ones are refused.
     pub queue: usize,
     /// Delivery attempts per record.
@@ -34,7 +37,7 @@ impl Sink {
     pub fn start(config: SinkConfig, counters: SinkCounters) -> Result<Self, reqwest::Error> {
         // reqwest is built without a TLS provider of its own: use ring, as kube does.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.without_url())?;
         let (tx, mut rx) = mpsc::channel::<String>(config.queue.max(1));
         let task_counters = counters.clone();
         tokio::spawn(async move {
@@ -61,7 +64,7 @@ async fn deliver(http: &reqwest::Client, config: &SinkConfig, counters: &SinkCou
     let mut delay = config.backoff;
     for attempt in 1..=config.attempts.max(1) {
         let sent = http
-            .post(&config.url)
+            .post(config.url.url().clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(line.clone())
             .send()
@@ -73,14 +76,31 @@ async fn deliver(http: &reqwest::Client, config: &SinkConfig, counters: &SinkCou
                 return;
             }
             Err(e) if attempt < config.attempts => {
-                tracing::warn!(error = %e, attempt, "audit sink delivery failed; retrying");
+                let error = describe(e);
+                tracing::warn!(%error, attempt, webhook = %config.url, "audit sink delivery failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
             Err(e) => {
                 counters.failed.inc();
-                tracing::error!(error = %e, record = %line, "audit sink delivery failed for good (the record is on stdout)");
+                let error = describe(e);
+                tracing::error!(%error, webhook = %config.url, record = %line, "audit sink delivery failed for good (the record is on stdout)");
             }
         }
     }
+}
+
+/// The error and its causes, without the URL: reqwest's own message names
+/// the URL it was sending to, which is the secret. Its causes (connect,
+/// TLS, status) are what an operator needs and name at most the host.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

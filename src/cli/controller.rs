@@ -5,8 +5,12 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::kubeconfig::KubeFlags;
-use crate::{api, audit::SinkConfig, controller};
+use super::{kubeconfig::KubeFlags, redacting::Redacting};
+use crate::{
+    api,
+    audit::{SinkConfig, WEBHOOK_ENV, WebhookUrl},
+    controller,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -44,9 +48,6 @@ pub struct ControllerArgs {
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// POST every audit record (JSON, with a Slack-compatible `text`) to this URL.
-    #[arg(long, env = "KUDO_AUDIT_WEBHOOK", value_name = "URL")]
-    pub audit_webhook: Option<String>,
     /// Audit records waiting for the webhook before new ones are refused (and counted).
     #[arg(long, default_value_t = 1000, value_name = "N")]
     pub audit_queue: usize,
@@ -72,7 +73,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format, &args.log)?;
+    // Read before the logger exists, so that the logger knows what to scrub.
+    let webhook = webhook_from_env()?;
+    init_logging(args.log_format, &args.log, webhook.as_ref().map(WebhookUrl::secrets).unwrap_or_default())?;
     let client = kube.client().await.context("connecting to the cluster")?;
     let identity = args.identity.clone().unwrap_or_else(|| {
         std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "kudo-controller".into())
@@ -85,7 +88,7 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
         lease_duration: args.lease_duration,
         sweep_interval: args.sweep_interval,
         listen: Some(args.listen),
-        audit_webhook: args.audit_webhook.map(|url| SinkConfig {
+        audit_webhook: webhook.map(|url| SinkConfig {
             url,
             queue: args.audit_queue,
             attempts: args.audit_attempts,
@@ -100,9 +103,23 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
     controller::run(client, options, shutdown_signal()).await.context("controller")
 }
 
-fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+/// The webhook URL from [`WEBHOOK_ENV`]; unset or empty means none (the
+/// Deployment's secretKeyRef is optional). No error repeats the value.
+fn webhook_from_env() -> anyhow::Result<Option<WebhookUrl>> {
+    match std::env::var(WEBHOOK_ENV) {
+        Ok(url) if url.trim().is_empty() => Ok(None),
+        Ok(url) => Ok(Some(WebhookUrl::parse(url.trim()).with_context(|| format!("${WEBHOOK_ENV}"))?)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        // VarError's own message would quote the value.
+        Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("${WEBHOOK_ENV} is not valid UTF-8"),
+    }
+}
+
+/// Logs go to stderr with every one of `secrets` scrubbed from every line.
+fn init_logging(format: LogFormat, filter: &str, secrets: Vec<String>) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("--log {filter}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(Redacting::new(std::io::stderr, secrets));
     let installed = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),

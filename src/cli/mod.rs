@@ -16,6 +16,7 @@ mod format;
 pub mod kubeconfig;
 mod list;
 mod policies;
+mod redacting;
 mod review;
 mod revoke;
 mod run;
@@ -80,12 +81,27 @@ pub enum Command {
         /// Controller image.
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// Secret (in the controller's namespace) whose key `url` is the audit
+        /// webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional:
+        /// without that Secret, no webhook.
+        #[arg(long, default_value = manifests::DEFAULT_AUDIT_WEBHOOK_SECRET, value_name = "NAME", value_parser = object_name)]
+        audit_webhook_secret: String,
+        /// Pods in this namespace (e.g. Prometheus') may reach the controller's
+        /// /metrics; repeat for more. By default no pod may: the NetworkPolicy
+        /// admits only the node, for kubelet's probes.
+        #[arg(long = "metrics-from-namespace", value_name = "NAMESPACE", value_parser = namespace_name)]
+        metrics_from_namespaces: Vec<String>,
     },
     /// Run the controller (in cluster, or locally against the current kubeconfig).
     ///
     /// Locally, run it as the controller's ServiceAccount, which alone may
     /// write escalation status:
     /// kubectl kudo controller --as system:serviceaccount:kudo-system:kudo-controller
+    ///
+    /// KUDO_AUDIT_WEBHOOK (environment only, never a flag: the URL is a
+    /// secret): POST every audit record (JSON, with a Slack-compatible `text`)
+    /// to this URL. In cluster it comes from the Secret that `manifests
+    /// --audit-webhook-secret` names.
     Controller(controller::ControllerArgs),
     /// One reaper pass, then exit: delete every kudo binding that is past its
     /// expires-at annotation or whose escalation is gone or final.
@@ -112,10 +128,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = || std::io::stdout().lock();
     match cli.command {
         Command::Controller(args) => return controller::run(&cli.kube, args).await,
-        Command::Manifests { controller_namespace, controller_service_account, image } => {
+        Command::Manifests {
+            controller_namespace,
+            controller_service_account,
+            image,
+            audit_webhook_secret,
+            metrics_from_namespaces,
+        } => {
             let mut opts = manifests::Options {
                 namespace: controller_namespace,
                 service_account: controller_service_account,
+                audit_webhook_secret,
+                metrics_from_namespaces,
                 ..Default::default()
             };
             if let Some(image) = image {
@@ -180,5 +204,27 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
     match result {
         Err(e) => Err(error::not_installed_if_unserved(&session.client, e).await),
         ok => ok,
+    }
+}
+
+/// A Kubernetes object name (DNS subdomain), checked before it reaches a manifest.
+fn object_name(name: &str) -> Result<String, String> {
+    if crate::controller::valid_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err("must be a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253".into())
+    }
+}
+
+/// A namespace name (DNS label).
+fn namespace_name(name: &str) -> Result<String, String> {
+    let label = name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if label {
+        Ok(name.to_string())
+    } else {
+        Err("must be a namespace name: lowercase letters, digits and '-', at most 63".into())
     }
 }

@@ -124,7 +124,8 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
                         "  {:>6}  {:<15} {}",
                         at.map(|t| format::age(t, now)).unwrap_or_default(),
                         e.reason.unwrap_or_default(),
-                        e.note.unwrap_or_default()
+                        // kudo's notes are escaped for chat; a terminal shows them as written.
+                        crate::audit::chat::unescape(&e.note.unwrap_or_default())
                     ),
                 );
             }

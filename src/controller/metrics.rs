@@ -24,6 +24,12 @@ pub struct Metrics {
     /// 1 while no replica has renewed the leader Lease for over two lease durations.
     pub leader_missing: Gauge,
     pub sink: SinkCounters,
+    /// Connections the health/metrics server holds now.
+    pub http_connections: Gauge,
+    /// Connections closed to make room for a newer one.
+    pub http_connections_evicted: Counter,
+    /// Connections closed because their request head or answer took too long.
+    pub http_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -40,6 +46,9 @@ impl Default for Metrics {
         let status_conflicts = Counter::default();
         let leader_missing = Gauge::default();
         let sink = SinkCounters::default();
+        let http_connections = Gauge::default();
+        let http_connections_evicted = Counter::default();
+        let http_timeouts = Counter::default();
         registry.register("reconciles", "Escalation reconciles run", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -80,6 +89,17 @@ impl Default for Metrics {
             "Audit records refused because the sink queue was full",
             sink.dropped.clone(),
         );
+        registry.register("http_connections", "Connections the health/metrics server holds", http_connections.clone());
+        registry.register(
+            "http_connections_evicted",
+            "Health/metrics connections closed, before they sent a request, to make room for a newer one",
+            http_connections_evicted.clone(),
+        );
+        registry.register(
+            "http_timeouts",
+            "Health/metrics connections closed because the request head or its answer took too long",
+            http_timeouts.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -92,6 +112,9 @@ impl Default for Metrics {
             status_conflicts,
             leader_missing,
             sink,
+            http_connections,
+            http_connections_evicted,
+            http_timeouts,
         }
     }
 }

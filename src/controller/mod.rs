@@ -43,6 +43,7 @@ use kube::{
 };
 
 pub use context::Context;
+pub use http::HttpLimits;
 pub use metrics::Metrics;
 pub use reconcile::ReconcileError;
 
@@ -71,6 +72,8 @@ pub struct Options {
     pub sweep_interval: Duration,
     /// `/healthz`, `/readyz`, `/metrics`.
     pub listen: Option<SocketAddr>,
+    /// What one client of `listen` may cost.
+    pub http: HttpLimits,
     /// Audit lines on stdout.
     pub audit_stdout: bool,
     pub audit_webhook: Option<SinkConfig>,
@@ -98,6 +101,7 @@ impl Default for Options {
             lease_duration: Duration::from_secs(15),
             sweep_interval: Duration::from_secs(60),
             listen: None,
+            http: HttpLimits::default(),
             audit_stdout: true,
             audit_webhook: None,
             events: true,
@@ -139,7 +143,7 @@ pub async fn run_with_metrics(
     let shutdown = shutdown.shared();
     let ready = Arc::new(AtomicBool::new(false));
     if let Some(addr) = opts.listen {
-        http::serve(addr, metrics.clone(), ready.clone(), shutdown.clone()).await?;
+        http::serve(addr, opts.http.clone(), metrics.clone(), ready.clone(), shutdown.clone()).await?;
     }
 
     // A standby is ready: it is healthy and takes over when the leader goes.

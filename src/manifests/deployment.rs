@@ -7,8 +7,13 @@ use super::{BoxError, Doc, Options, labels, typed};
 
 pub const HTTP_PORT: u16 = 8080;
 
+/// The controller's pods (also what the NetworkPolicy selects).
+pub fn controller_selector() -> serde_json::Value {
+    json!({"app.kubernetes.io/name": "kudo", "app.kubernetes.io/component": "controller"})
+}
+
 pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
-    let selector = json!({"app.kubernetes.io/name": "kudo", "app.kubernetes.io/component": "controller"});
+    let selector = controller_selector();
     let mut pod_labels = labels();
     pod_labels["app.kubernetes.io/component"] = json!("controller");
     let probe = |path: &str| json!({"httpGet": {"path": path, "port": "http"}, "periodSeconds": 10});
@@ -83,6 +88,13 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                                     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                     {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                                     {"name": "POD_SERVICE_ACCOUNT", "valueFrom": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}}},
+                                    // The URL is a secret: never a value here nor an argument.
+                                    // Optional: no Secret, no webhook.
+                                    {"name": crate::audit::WEBHOOK_ENV, "valueFrom": {"secretKeyRef": {
+                                        "name": opts.audit_webhook_secret,
+                                        "key": super::AUDIT_WEBHOOK_SECRET_KEY,
+                                        "optional": true,
+                                    }}},
                                 ],
                                 "ports": [{"name": "http", "containerPort": HTTP_PORT}],
                                 "livenessProbe": probe("/healthz"),

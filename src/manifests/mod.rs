@@ -4,6 +4,7 @@
 pub mod admission;
 mod deployment;
 mod flowcontrol;
+mod network;
 pub mod rbac;
 
 use kube::CustomResourceExt;
@@ -21,7 +22,16 @@ pub struct Options {
     pub service_account: String,
     /// The controller image.
     pub image: String,
+    /// The Secret whose key [`AUDIT_WEBHOOK_SECRET_KEY`] is the audit webhook URL.
+    pub audit_webhook_secret: String,
+    /// Namespaces whose pods may reach the controller's port (`/metrics`);
+    /// none by default. The node (kubelet's probes) always may.
+    pub metrics_from_namespaces: Vec<String>,
 }
+
+pub const DEFAULT_AUDIT_WEBHOOK_SECRET: &str = "kudo-audit-webhook";
+/// The key of that Secret holding the URL.
+pub const AUDIT_WEBHOOK_SECRET_KEY: &str = "url";
 
 impl Default for Options {
     fn default() -> Self {
@@ -29,6 +39,8 @@ impl Default for Options {
             namespace: DEFAULT_NAMESPACE.into(),
             service_account: DEFAULT_SERVICE_ACCOUNT.into(),
             image: format!("ghcr.io/kudo-dev/kudo:v{}", env!("CARGO_PKG_VERSION")),
+            audit_webhook_secret: DEFAULT_AUDIT_WEBHOOK_SECRET.into(),
+            metrics_from_namespaces: Vec::new(),
         }
     }
 }
@@ -65,6 +77,7 @@ pub fn render(opts: &Options) -> Result<String, ManifestError> {
         admission_policies(opts).map_err(render_err("admission policies"))?,
         flowcontrol::objects(opts).map_err(render_err("API priority and fairness"))?,
         deployment::objects(opts).map_err(render_err("controller Deployment"))?,
+        network::objects(opts).map_err(render_err("controller NetworkPolicy"))?,
     ];
     for (what, doc) in docs.iter().flatten() {
         push(what, doc.as_ref())?;

@@ -8,7 +8,7 @@ use k8s_openapi::{
     api::{
         admissionregistration::v1 as admission, apps::v1 as apps, authentication::v1 as authn,
         authorization::v1 as authz, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
-        events::v1 as events, rbac::v1 as rbac,
+        events::v1 as events, networking::v1 as networking, rbac::v1 as rbac,
     },
     schemars::JsonSchema,
 };
@@ -34,6 +34,7 @@ pub fn each_kind(v: &mut impl Visit) {
     v.kind::<batch::CronJob>();
     v.kind::<batch::Job>();
     v.kind::<coordination::Lease>();
+    v.kind::<networking::NetworkPolicy>();
     v.kind::<rbac::Role>();
     v.kind::<rbac::ClusterRole>();
     v.kind::<rbac::RoleBinding>();

@@ -55,6 +55,7 @@ const BUILTINS: &[Builtin] = &[
     Builtin("batch", "v1", "jobs", "Job", true, &[]),
     Builtin("events.k8s.io", "v1", "events", "Event", true, &["ev"]),
     Builtin("coordination.k8s.io", "v1", "leases", "Lease", true, &[]),
+    Builtin("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, &["netpol"]),
     Builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[]),
     Builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, &[]),
     Builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, &[]),
