@@ -1,61 +1,65 @@
-//! Grant latency, revocation lag and controller footprint at scale (issue 6).
+//! kudo at scale, on a real kube-apiserver (kudo-testenv, v1.36) and on the
+//! in-process fake, measured in one run (issues 16, 17, 18).
 //!
-//! `cargo bench --bench scale` starts the fake API server in this process,
-//! applies kudo's manifests, runs the release `kubectl-kudo controller` as a
-//! separate process (so its memory and CPU are its own), creates N
-//! escalations of a challenge-free policy as alice, and watches them get
-//! granted and reclaimed. It prints a table and writes
-//! `target/kudo-bench.json`. `KUDO_BENCH_N=100,1000` picks the sizes;
-//! `KUDO_BENCH_FOREIGN=0` skips the 50 000-foreign-RoleBindings run;
-//! `KUDO_BENCH_LOG=info` shows the controller's log.
+//! `cargo bench --bench scale` sets each scenario up on a fresh cluster with
+//! kudo installed (the same set-up as the end-to-end tests), runs the release
+//! `kubectl-kudo controller` as a process of its own (so its memory and CPU
+//! are its own), drives it as alice (and dave, for the flood), and watches
+//! what happens. It prints the issue's table with both backends side by
+//! side, writes `target/kudo-bench.json`, and prints the difference from the
+//! previous report when there is one.
+//!
+//! Scenarios:
+//! - `idle`: one escalation at a time; create's response -> ACCEPTED with
+//!   every binding created (the physical floor: status write, create, status
+//!   write).
+//! - `burst`: N_BURST created at once (64 in flight): when the last is
+//!   ACCEPTED after the last create returned, and how many were DENIED.
+//! - `expiry`: N_BURST scheduled (`startAt`) to start, and so expire, in the
+//!   same second: `expiresAt` -> binding deleted.
+//! - `spread`: N_SPREAD created as fast as the API allows, expiring as
+//!   spread as they were created; RSS with all of them active, `kubectl kudo
+//!   list --all`, revocation lag, CPU per lifecycle.
+//! - `flood`: dave creates N_FLOOD escalations naming no policy while alice
+//!   escalates: RSS, alice's latency, what the cap keeps.
+//!
+//! Environment: `KUDO_BENCH_BACKENDS=real,fake`, `KUDO_BENCH_SCENARIOS=idle,
+//! burst,expiry,spread,flood`, `KUDO_BENCH_N_BURST=1000`,
+//! `KUDO_BENCH_N_SPREAD=10000`, `KUDO_BENCH_N_FLOOD=20000`,
+//! `KUDO_BENCH_LOG=info` (the controller's log).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use fake_apiserver::{Account, FakeApiServer};
 use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::{
     Api, Client, ResourceExt,
-    api::{ApiResource, DynamicObject, GroupVersionKind, PostParams},
+    api::PostParams,
     runtime::{WatchStreamExt, watcher},
 };
 use kudo::api::{Escalation, EscalationState, GrantStatus};
+use serde::Serialize;
 use serde_json::{Value, json};
+use support::{Backend, BackendKind, Cluster, SA};
 
-const SA: &str = "system:serviceaccount:kudo-system:kudo-controller";
-
-#[derive(Default, Clone)]
-struct Sample {
-    created: Option<Timestamp>,
-    granted: Option<Timestamp>,
-    expires: Option<Timestamp>,
-    reclaimed: Option<Timestamp>,
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-#[derive(serde::Serialize)]
-struct Report {
-    escalations: usize,
-    foreign_role_bindings: usize,
-    duration_secs: u64,
-    grant_latency_ms: Percentiles,
-    revocation_lag_ms: Percentiles,
-    controller_peak_rss_mib: f64,
-    controller_cpu_secs: f64,
-    controller_cpu_secs_per_1000: f64,
-    /// This process: the fake API server and the bench's own clients.
-    apiserver_cpu_secs: f64,
-    list_all_ms: Option<f64>,
-    list_all_cpu_ms: Option<f64>,
-    wall_secs: f64,
+fn list(name: &str, default: &str) -> Vec<String> {
+    std::env::var(name).unwrap_or_else(|_| default.into()).split(',').map(|s| s.trim().to_string()).collect()
 }
 
-#[derive(serde::Serialize, Clone, Copy)]
+#[derive(Serialize, Clone, Copy, Default, Debug)]
 struct Percentiles {
     p50: f64,
     p99: f64,
@@ -64,166 +68,219 @@ struct Percentiles {
 }
 
 fn percentiles(mut v: Vec<f64>) -> Percentiles {
+    if v.is_empty() {
+        return Percentiles { p50: f64::NAN, p99: f64::NAN, max: f64::NAN, n: 0 };
+    }
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| if v.is_empty() { f64::NAN } else { v[((v.len() as f64 - 1.0) * q).round() as usize] };
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
     Percentiles { p50: at(0.5), p99: at(0.99), max: at(1.0), n: v.len() }
 }
 
+/// One scenario on one backend.
+#[derive(Serialize, Default, Debug)]
+struct Run {
+    backend: String,
+    scenario: String,
+    escalations: usize,
+    grant_latency_ms: Option<Percentiles>,
+    revocation_lag_ms: Option<Percentiles>,
+    /// From the last create's response to the last ACCEPTED.
+    all_accepted_after_s: Option<f64>,
+    denied: usize,
+    controller_peak_rss_mib: f64,
+    controller_cpu_s: f64,
+    /// Controller CPU per escalation, granted and reclaimed.
+    cpu_ms_per_lifecycle: Option<f64>,
+    /// The API server's CPU (kudo-testenv's process; for the fake, this
+    /// benchmark's process, which also runs the benchmark's clients).
+    apiserver_cpu_s: f64,
+    list_all_ms: Option<f64>,
+    /// Flood: alice's escalation made during it.
+    other_user_accept_ms: Option<f64>,
+    /// Flood: dave's escalations left once it settled (the cap keeps 100).
+    flooder_kept: Option<usize>,
+    wall_s: f64,
+}
+
+#[derive(Default, Clone)]
+struct Sample {
+    created: Option<Timestamp>,
+    granted: Option<Timestamp>,
+    denied: bool,
+    expires: Option<Timestamp>,
+    reclaimed: Option<Timestamp>,
+}
+
+type Samples = Arc<Mutex<HashMap<String, Sample>>>;
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let sizes: Vec<usize> = std::env::var("KUDO_BENCH_N")
-        .unwrap_or_else(|_| "100,1000,10000".into())
-        .split(',')
-        .filter_map(|n| n.trim().parse().ok())
-        .collect();
-    let foreign = std::env::var("KUDO_BENCH_FOREIGN").map_or(50_000, |v| v.parse().unwrap_or(0));
-    let mut reports = Vec::new();
-    for &n in &sizes {
-        reports.push(runtime.block_on(run(n, 0)));
+    let backends = list("KUDO_BENCH_BACKENDS", "real,fake");
+    let scenarios = list("KUDO_BENCH_SCENARIOS", "idle,burst,expiry,spread,flood");
+    let mut runs = Vec::new();
+    for scenario in &scenarios {
+        for backend in &backends {
+            let kind = match backend.as_str() {
+                "real" => BackendKind::Real,
+                "fake" => BackendKind::Fake,
+                other => panic!("KUDO_BENCH_BACKENDS: unknown backend {other}"),
+            };
+            eprintln!("== {scenario} on {backend}");
+            let run = runtime.block_on(run(kind, scenario));
+            eprintln!("{run:?}");
+            runs.push(run);
+        }
     }
-    if foreign > 0 {
-        reports.push(runtime.block_on(run(1000, foreign)));
-    }
-    print_table(&reports);
-    let json = serde_json::to_string_pretty(&json!({
-        "machine": machine(),
-        "date": Timestamp::now().to_string(),
-        "runs": reports,
-    }))
-    .expect("report serialises");
+    print_table(&runs);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kudo-bench.json");
-    std::fs::write(&path, json).expect("writing the report");
+    if let Ok(previous) = std::fs::read_to_string(&path) {
+        print_difference(&previous, &runs);
+    }
+    let report = json!({"machine": machine(), "date": Timestamp::now().to_string(), "runs": runs});
+    std::fs::write(&path, serde_json::to_string_pretty(&report).expect("report")).expect("writing the report");
     println!("\nreport: {}", path.display());
 }
 
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    format!("{cpus} cores, {model}")
-}
-
-async fn run(n: usize, foreign: usize) -> Report {
+async fn run(kind: BackendKind, scenario: &str) -> Run {
     let started = Instant::now();
-    let own_cpu_before = footprint("self").1;
-    let fake = FakeApiServer::start_with_history(
-        vec![
-            Account::new("alice", &["squad-a"]),
-            Account::new(SA, &["system:serviceaccounts", "system:serviceaccounts:kudo-system"]),
-        ],
-        1_000_000,
-    )
-    .await
-    .expect("fake starts");
-    let admin = fake.client("admin").await;
-    install(&admin).await;
-    if foreign > 0 {
-        let bindings = (0..foreign).map(|i| {
-            json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                "metadata": {"name": format!("foreign-{i}"), "namespace": "app", "labels": {"team": "other"}},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pod-reader"},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": format!("user-{i}")}],
-            })
-        });
-        fake.seed(bindings).expect("seeding foreign bindings");
-    }
-    // Long enough that every grant lands before the first expiry.
-    let duration_secs: u64 = match n {
-        0..=200 => 5,
-        201..=2000 => 15,
-        _ => 75,
+    let cluster = Cluster::on(kind).await;
+    let admin = cluster.client("admin").await;
+    let server_cpu_before = server_cpu(&cluster.api);
+    let mut run = Run {
+        backend: match kind {
+            BackendKind::Real => "real",
+            BackendKind::Fake => "fake",
+        }
+        .into(),
+        scenario: scenario.into(),
+        ..Run::default()
     };
-    create(&admin, policy(duration_secs)).await;
-
-    let controller = start_controller(&fake);
-    let samples: Arc<Mutex<HashMap<String, Sample>>> = Arc::default();
-    let watchers = watch(&admin, samples.clone());
+    // Only the flood measures the per-requestor cap; elsewhere one requestor
+    // holds every escalation of the run.
+    let cap = if scenario == "flood" { 100 } else { 1_000_000 };
+    let controller = start_controller(&cluster, cap);
+    let samples: Samples = Arc::default();
+    let watching = watch(&admin, samples.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
-
-    let alice: Api<Escalation> = Api::all(fake.client("alice").await);
-    futures::stream::iter(0..n)
-        .map(|_| {
-            let alice = alice.clone();
-            let samples = samples.clone();
-            async move {
-                let created = alice.create(&PostParams::default(), &escalation()).await.expect("escalation created");
-                let at = Timestamp::now();
-                samples.lock().expect("samples").entry(created.name_any()).or_default().created = Some(at);
+    let alice: Api<Escalation> = Api::all(cluster.client("alice").await);
+    match scenario {
+        "idle" => {
+            cluster.policy(policy("bench", 600, 10)).await;
+            let n = env("KUDO_BENCH_N_IDLE", 100);
+            for _ in 0..n {
+                let name = create(&alice, &samples, escalation("bench", None)).await;
+                wait_until(&samples, Duration::from_secs(30), |s| s.get(&name).is_some_and(|x| x.granted.is_some()))
+                    .await;
             }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
-
-    // Everything granted, then everything reclaimed.
-    let deadline = Instant::now() + Duration::from_secs(duration_secs * 3 + 120);
-    loop {
-        let done = {
-            let s = samples.lock().expect("samples");
-            s.len() >= n && s.values().all(|x| x.reclaimed.is_some() && x.granted.is_some())
-        };
-        if done || Instant::now() > deadline {
-            break;
+            run.escalations = n;
+            run.grant_latency_ms = Some(grant_latencies(&samples));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        "burst" | "expiry" => {
+            let n = env("KUDO_BENCH_N_BURST", 1000);
+            // expiry: every one starts, and so expires, in the same second.
+            let start = (scenario == "expiry").then(|| Timestamp::now() + jiff::SignedDuration::from_secs(45));
+            cluster.policy(policy("bench", 20, n)).await;
+            let last_created = create_many(&alice, &samples, n, 64, |_| escalation("bench", start)).await;
+            wait_until(&samples, Duration::from_secs(600), |s| s.values().all(|x| x.granted.is_some() || x.denied))
+                .await;
+            let last_granted = samples.lock().expect("samples").values().filter_map(|x| x.granted).max();
+            run.escalations = n;
+            run.denied = samples.lock().expect("samples").values().filter(|x| x.denied).count();
+            if start.is_none() {
+                run.grant_latency_ms = Some(grant_latencies(&samples));
+                run.all_accepted_after_s = last_granted.map(|g| g.duration_since(last_created).as_secs_f64());
+            }
+            wait_until(&samples, Duration::from_secs(600), |s| s.values().all(|x| x.reclaimed.is_some() || x.denied))
+                .await;
+            run.revocation_lag_ms = Some(revocation_lags(&samples));
+        }
+        "spread" => {
+            let n = env("KUDO_BENCH_N_SPREAD", 10_000);
+            // Long enough that all are active at once before the first expires.
+            cluster.policy(policy("bench", 150, n)).await;
+            create_many(&alice, &samples, n, 32, |_| escalation("bench", None)).await;
+            wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.granted.is_some() || x.denied))
+                .await;
+            run.escalations = n;
+            run.denied = samples.lock().expect("samples").values().filter(|x| x.denied).count();
+            run.grant_latency_ms = Some(grant_latencies(&samples));
+            run.list_all_ms = Some(list_all(&cluster));
+            wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.reclaimed.is_some() || x.denied))
+                .await;
+            run.revocation_lag_ms = Some(revocation_lags(&samples));
+        }
+        "flood" => {
+            let n = env("KUDO_BENCH_N_FLOOD", 20_000);
+            cluster.policy(policy("bench", 600, 10)).await;
+            let dave: Api<Escalation> = Api::all(cluster.client("dave").await);
+            let flood = tokio::spawn({
+                let samples = samples.clone();
+                async move {
+                    create_many(&dave, &samples, n, 32, |i| {
+                        serde_json::from_value(json!({
+                            "metadata": {"name": format!("junk-{i}")},
+                            "spec": {"policyName": "no-such-policy", "requestor": "dave",
+                                     "requestorGroups": ["system:authenticated"], "reason": "x"},
+                        }))
+                        .expect("junk")
+                    })
+                    .await
+                }
+            });
+            // Half-way through the flood, alice asks.
+            wait_until(&samples, Duration::from_secs(900), |s| s.len() >= n / 2).await;
+            let t = Instant::now();
+            let name = create(&alice, &samples, escalation("bench", None)).await;
+            wait_until(&samples, Duration::from_secs(120), |s| s.get(&name).is_some_and(|x| x.granted.is_some())).await;
+            run.other_user_accept_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
+            let _ = flood.await;
+            run.escalations = n;
+            let all: Api<Escalation> = Api::all(admin.clone());
+            let deadline = Instant::now() + Duration::from_secs(1800);
+            loop {
+                let kept = all
+                    .list(&Default::default())
+                    .await
+                    .map(|l| l.items.iter().filter(|e| e.spec.requestor == "dave").count())
+                    .unwrap_or(usize::MAX);
+                if kept <= 100 || Instant::now() > deadline {
+                    run.flooder_kept = Some(kept);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+        other => panic!("KUDO_BENCH_SCENARIOS: unknown scenario {other}"),
     }
-    let (list_all_ms, list_all_cpu_ms) = match foreign == 0 && n >= 1000 {
-        true => {
-            let (wall, cpu) = list_all(&fake);
-            (Some(wall), Some(cpu))
-        }
-        false => (None, None),
-    };
     let (rss, cpu) = footprint(&controller.0.id().to_string());
-    let apiserver_cpu_secs = footprint("self").1 - own_cpu_before;
-    drop(controller);
-    watchers.abort();
-
-    let samples = samples.lock().expect("samples").clone();
-    let grant: Vec<f64> =
-        samples.values().filter_map(|s| Some(s.granted?.duration_since(s.created?).as_secs_f64() * 1000.0)).collect();
-    let lag: Vec<f64> =
-        samples.values().filter_map(|s| Some(s.reclaimed?.duration_since(s.expires?).as_secs_f64() * 1000.0)).collect();
-    Report {
-        escalations: n,
-        foreign_role_bindings: foreign,
-        duration_secs,
-        grant_latency_ms: percentiles(grant),
-        revocation_lag_ms: percentiles(lag),
-        controller_peak_rss_mib: rss,
-        controller_cpu_secs: cpu,
-        controller_cpu_secs_per_1000: cpu * 1000.0 / n.max(1) as f64,
-        apiserver_cpu_secs,
-        list_all_ms,
-        list_all_cpu_ms,
-        wall_secs: started.elapsed().as_secs_f64(),
+    run.controller_peak_rss_mib = rss;
+    run.controller_cpu_s = cpu;
+    if matches!(scenario, "burst" | "spread") && run.escalations > 0 {
+        run.cpu_ms_per_lifecycle = Some(cpu * 1000.0 / run.escalations as f64);
     }
+    run.apiserver_cpu_s = server_cpu(&cluster.api) - server_cpu_before;
+    drop(controller);
+    watching.abort();
+    run.wall_s = started.elapsed().as_secs_f64();
+    run
 }
 
-fn escalation() -> Escalation {
-    serde_json::from_value(json!({
-        "metadata": {"generateName": "bench-"},
-        "spec": {"policyName": "bench", "requestor": "alice", "requestorGroups": ["squad-a", "system:authenticated"],
-                 "reason": "benchmark"},
-    }))
-    .expect("escalation")
+fn escalation(policy: &str, start: Option<Timestamp>) -> Escalation {
+    let mut spec = json!({"policyName": policy, "requestor": "alice",
+                          "requestorGroups": ["squad-a", "system:authenticated"], "reason": "benchmark"});
+    if let Some(start) = start {
+        spec["startAt"] = json!(Timestamp::from_second(start.as_second()).unwrap_or(start).to_string());
+    }
+    serde_json::from_value(json!({"metadata": {"generateName": "bench-"}, "spec": spec})).expect("escalation")
 }
 
-fn policy(duration_secs: u64) -> Value {
+fn policy(name: &str, duration_secs: u64, open: usize) -> Value {
     json!({
-        "apiVersion": "k8s.kudo.dev/v1alpha1", "kind": "EscalationPolicy",
-        "metadata": {"name": "bench"},
+        "metadata": {"name": name},
         "spec": {
             "subjects": [{"kind": "Group", "name": "squad-a"}],
-            // One requestor holds every escalation of the run.
-            "maxOpenPerRequestor": 10000,
+            "maxOpenPerRequestor": open.clamp(1, 10_000),
+            "pendingTimeout": "10m",
             "target": {"defaultDuration": format!("{duration_secs}s"), "maxDuration": "1h",
                        "grants": [{"kind": "KubernetesRoleBinding", "defaultNamespace": "app",
                                    "roleRef": {"kind": "ClusterRole", "name": "pod-reader"}}]},
@@ -231,39 +288,48 @@ fn policy(duration_secs: u64) -> Value {
     })
 }
 
-async fn install(admin: &Client) {
-    let yaml = kudo::manifests::render(&kudo::manifests::Options::default()).expect("manifests");
-    for doc in serde_saphyr::from_multiple::<Value>(&yaml).expect("manifests parse") {
-        create(admin, doc).await;
-    }
-    create(admin, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}})).await;
-    create(admin, json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "everyone-kudo"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kudo-user"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}],
-    }))
-    .await;
-    create(
-        admin,
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "pod-reader"},
-            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}],
-        }),
-    )
-    .await;
+async fn create(api: &Api<Escalation>, samples: &Samples, e: Escalation) -> String {
+    let created = api.create(&PostParams::default(), &e).await.expect("escalation created");
+    let now = Timestamp::now();
+    let name = created.name_any();
+    samples.lock().expect("samples").entry(name.clone()).or_default().created = Some(now);
+    name
 }
 
-async fn create(client: &Client, doc: Value) {
-    let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
-    let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
-    let gvk = GroupVersionKind::gvk(group, version, doc["kind"].as_str().unwrap_or_default());
-    let (resource, caps): (ApiResource, _) = kube::discovery::pinned_kind(client, &gvk).await.expect("kind served");
-    let obj: DynamicObject = serde_json::from_value(doc).expect("object");
-    let api: Api<DynamicObject> = match (caps.scope, obj.metadata.namespace.as_deref()) {
-        (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resource),
-        _ => Api::all_with(client.clone(), &resource),
-    };
-    api.create(&PostParams::default(), &obj).await.expect("created");
+/// Creates `n`, `parallel` in flight; returns when the last create returned.
+async fn create_many(
+    api: &Api<Escalation>,
+    samples: &Samples,
+    n: usize,
+    parallel: usize,
+    make: impl Fn(usize) -> Escalation,
+) -> Timestamp {
+    futures::stream::iter((0..n).map(make))
+        .map(|e| create(api, samples, e))
+        .buffer_unordered(parallel)
+        .collect::<Vec<_>>()
+        .await;
+    Timestamp::now()
+}
+
+async fn wait_until(samples: &Samples, limit: Duration, done: impl Fn(&HashMap<String, Sample>) -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done(&samples.lock().expect("samples")) {
+        assert!(Instant::now() < deadline, "timed out after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn grant_latencies(samples: &Samples) -> Percentiles {
+    let s = samples.lock().expect("samples");
+    percentiles(s.values().filter_map(|x| Some(x.granted?.duration_since(x.created?).as_secs_f64() * 1000.0)).collect())
+}
+
+fn revocation_lags(samples: &Samples) -> Percentiles {
+    let s = samples.lock().expect("samples");
+    percentiles(
+        s.values().filter_map(|x| Some(x.reclaimed?.duration_since(x.expires?).as_secs_f64() * 1000.0)).collect(),
+    )
 }
 
 /// Kills the controller process however the run ends (a panic included).
@@ -285,14 +351,15 @@ impl Drop for Controller {
     }
 }
 
-fn start_controller(fake: &FakeApiServer) -> Controller {
+fn start_controller(cluster: &Cluster, cap: usize) -> Controller {
     let log = std::env::var("KUDO_BENCH_LOG").unwrap_or_else(|_| "warn".into());
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18080);
     Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
         .arg("--kubeconfig")
-        .arg(fake.kubeconfig_path())
+        .arg(cluster.kubeconfig_path())
         .args(["--context", SA, "controller", "--log", &log, "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--retain-finished-per-requestor", &cap.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -300,22 +367,16 @@ fn start_controller(fake: &FakeApiServer) -> Controller {
         .expect("controller starts")
 }
 
-/// Records when each escalation is fully granted and when its binding goes.
-fn watch(admin: &Client, samples: Arc<Mutex<HashMap<String, Sample>>>) -> tokio::task::JoinHandle<()> {
+/// Records when each escalation is fully granted or denied, and when its binding goes.
+fn watch(admin: &Client, samples: Samples) -> tokio::task::JoinHandle<()> {
     let escalations: Api<Escalation> = Api::all(admin.clone());
     let bindings: Api<RoleBinding> = Api::namespaced(admin.clone(), "app");
     let esc_samples = samples.clone();
     let esc = watcher(escalations, watcher::Config::default()).default_backoff().applied_objects().for_each(move |e| {
         let now = Timestamp::now();
-        let e = match e {
-            Ok(e) => e,
-            Err(error) => {
-                eprintln!("escalation watch: {error}");
-                return futures::future::ready(());
-            }
-        };
-
-        if let Some(status) = &e.status {
+        if let Ok(e) = e
+            && let Some(status) = &e.status
+        {
             let mut s = esc_samples.lock().expect("samples");
             let sample = s.entry(e.name_any()).or_default();
             let granted = status.state == EscalationState::Accepted
@@ -323,15 +384,15 @@ fn watch(admin: &Client, samples: Arc<Mutex<HashMap<String, Sample>>>) -> tokio:
             if granted && sample.granted.is_none() {
                 sample.granted = Some(now);
             }
+            if status.state == EscalationState::Denied && sample.granted.is_none() {
+                sample.denied = true;
+            }
             sample.expires = status.expires_at.as_ref().map(|t| t.0);
         }
         futures::future::ready(())
     });
     let config = watcher::Config::default().labels("app.kubernetes.io/managed-by=kudo");
     let rb = watcher(bindings, config).default_backoff().for_each(move |event| {
-        if let Err(error) = &event {
-            eprintln!("binding watch: {error}");
-        }
         if let Ok(watcher::Event::Delete(b)) = event {
             let now = Timestamp::now();
             if let Some(name) = b.labels().get("k8s.kudo.dev/escalation") {
@@ -345,35 +406,32 @@ fn watch(admin: &Client, samples: Arc<Mutex<HashMap<String, Sample>>>) -> tokio:
     })
 }
 
-/// `kubectl-kudo list --all`: the median of 3 runs' wall time, and that
-/// run's own CPU time (its share, as opposed to the API server's), in ms.
-fn list_all(fake: &FakeApiServer) -> (f64, f64) {
-    let mut runs: Vec<(f64, f64)> = (0..3)
+/// `kubectl-kudo list --all` as alice: the median of 3 runs, in ms.
+fn list_all(cluster: &Cluster) -> f64 {
+    let mut runs: Vec<f64> = (0..3)
         .map(|_| {
             let started = Instant::now();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
+            let status = Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
                 .arg("--kubeconfig")
-                .arg(fake.kubeconfig_path())
-                .args(["list", "--all"])
+                .arg(cluster.kubeconfig_path())
+                .args(["--context", "alice", "list", "--all"])
                 .stdout(Stdio::null())
-                .spawn()
+                .status()
                 .expect("list runs");
-            // Until it is reaped, an exited process still shows its CPU time.
-            let pid = child.id().to_string();
-            let cpu = loop {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
-                    break footprint(&pid).1 * 1000.0;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            };
-            let wall = started.elapsed().as_secs_f64() * 1000.0;
-            assert!(child.wait().expect("list exits").success(), "kubectl-kudo list --all failed");
-            (wall, cpu)
+            assert!(status.success(), "kubectl-kudo list --all failed");
+            started.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
-    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    runs.sort_by(f64::total_cmp);
     runs[1]
+}
+
+/// CPU seconds of the API server so far.
+fn server_cpu(api: &Backend) -> f64 {
+    match api {
+        Backend::Real(env) => footprint(&env.pid().to_string()).1,
+        Backend::Fake(_) => footprint("self").1,
+    }
 }
 
 /// Peak RSS (MiB) and CPU seconds of a process (a pid or "self"), from /proc.
@@ -394,35 +452,97 @@ fn footprint(pid: &str) -> (f64, f64) {
     (hwm_kib / 1024.0, (ticks(11) + ticks(12)) / 100.0)
 }
 
-fn print_table(reports: &[Report]) {
-    println!(
-        "\n{:>7} {:>8} {:>22} {:>22} {:>9} {:>9} {:>11} {:>11} {:>14}",
-        "N",
-        "foreign",
-        "grant ms p50/p99/max",
-        "revoke ms p50/p99/max",
-        "RSS MiB",
-        "CPU s",
-        "CPU s/1000",
-        "fake CPU s",
-        "list ms (CPU)"
-    );
-    for r in reports {
-        let p = |x: Percentiles| format!("{:.0}/{:.0}/{:.0}", x.p50, x.p99, x.max);
-        println!(
-            "{:>7} {:>8} {:>22} {:>22} {:>9.1} {:>9.2} {:>11.2} {:>11.2} {:>14}",
-            r.escalations,
-            r.foreign_role_bindings,
-            p(r.grant_latency_ms),
-            p(r.revocation_lag_ms),
-            r.controller_peak_rss_mib,
-            r.controller_cpu_secs,
-            r.controller_cpu_secs_per_1000,
-            r.apiserver_cpu_secs,
-            match (r.list_all_ms, r.list_all_cpu_ms) {
-                (Some(wall), Some(cpu)) => format!("{wall:.0} ({cpu:.0})"),
-                _ => "-".into(),
-            },
-        );
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{cpus} cores, {model}")
+}
+
+fn pct(p: Option<Percentiles>) -> Option<String> {
+    p.map(|p| format!("{:.0}/{:.0}/{:.0}", p.p50, p.p99, p.max))
+}
+
+/// The issue's table: one row per target, real and fake side by side.
+fn rows(runs: &[Run]) -> Vec<(String, String, BTreeMap<String, String>)> {
+    let find = |backend: &str, scenario: &str| runs.iter().find(|r| r.backend == backend && r.scenario == scenario);
+    type Cell = fn(&Run) -> Option<String>;
+    let targets: Vec<(&str, &str, &str, Cell)> = vec![
+        ("idle grant latency ms p50/p99/max", "p50 < 20, p99 < 50", "idle", |r| pct(r.grant_latency_ms)),
+        ("revocation lag ms p50/p99/max, spread", "p99 < 100", "spread", |r| pct(r.revocation_lag_ms)),
+        ("revocation lag ms p50/p99/max, 1 000 in 1 s", "p99 < 500", "expiry", |r| pct(r.revocation_lag_ms)),
+        ("burst: all ACCEPTED after last create, s", "< 10", "burst", |r| {
+            r.all_accepted_after_s.map(|s| format!("{s:.2}"))
+        }),
+        ("burst: grant latency ms p50/p99/max", "-", "burst", |r| pct(r.grant_latency_ms)),
+        ("burst: DENIED", "0", "burst", |r| Some(r.denied.to_string())),
+        ("spread: DENIED", "0", "spread", |r| Some(r.denied.to_string())),
+        ("controller RSS MiB, spread (all active)", "< 64", "spread", |r| {
+            Some(format!("{:.1}", r.controller_peak_rss_mib))
+        }),
+        ("controller CPU ms per lifecycle, burst", "< 3", "burst", |r| {
+            r.cpu_ms_per_lifecycle.map(|c| format!("{c:.2}"))
+        }),
+        ("controller CPU ms per lifecycle, spread", "< 3, flat", "spread", |r| {
+            r.cpu_ms_per_lifecycle.map(|c| format!("{c:.2}"))
+        }),
+        ("kubectl kudo list --all ms, spread", "< 300", "spread", |r| r.list_all_ms.map(|m| format!("{m:.0}"))),
+        ("API server CPU s, spread", "-", "spread", |r| Some(format!("{:.1}", r.apiserver_cpu_s))),
+        ("flood: controller RSS MiB", "bounded", "flood", |r| Some(format!("{:.1}", r.controller_peak_rss_mib))),
+        ("flood: another user ACCEPTED after, ms", "< 5 000", "flood", |r| {
+            r.other_user_accept_ms.map(|m| format!("{m:.0}"))
+        }),
+        ("flood: flooder's escalations kept", "<= 100", "flood", |r| r.flooder_kept.map(|k| k.to_string())),
+    ];
+    targets
+        .into_iter()
+        .map(|(what, target, scenario, cell)| {
+            let mut cells = BTreeMap::new();
+            for backend in ["real", "fake"] {
+                let n = find(backend, scenario).map(|r| r.escalations).unwrap_or_default();
+                let value = find(backend, scenario).and_then(cell).unwrap_or_else(|| "-".into());
+                cells.insert(backend.to_string(), if n > 0 { format!("{value} (N={n})") } else { value });
+            }
+            (what.to_string(), target.to_string(), cells)
+        })
+        .collect()
+}
+
+fn print_table(runs: &[Run]) {
+    println!("\n| metric | target | real kube-apiserver v1.36.3 | fake |\n|---|---|---:|---:|");
+    for (what, target, cells) in rows(runs) {
+        println!("| {what} | {target} | {} | {} |", cells["real"], cells["fake"]);
+    }
+}
+
+/// What changed since the stored report, row by row (no threshold: a
+/// reader judges; timing is never asserted).
+fn print_difference(previous: &str, runs: &[Run]) {
+    let Ok(previous) = serde_json::from_str::<Value>(previous) else { return };
+    let Some(old) = previous["runs"].as_array() else { return };
+    println!("\nsince the previous report ({}):", previous["date"].as_str().unwrap_or("?"));
+    for run in runs {
+        let Some(before) =
+            old.iter().find(|o| o["backend"] == run.backend.as_str() && o["scenario"] == run.scenario.as_str())
+        else {
+            continue;
+        };
+        let now = serde_json::to_value(run).unwrap_or_default();
+        for key in ["controller_peak_rss_mib", "controller_cpu_s", "apiserver_cpu_s", "list_all_ms"] {
+            if let (Some(a), Some(b)) = (before[key].as_f64(), now[key].as_f64()) {
+                println!("  {} {} {key}: {a:.2} -> {b:.2}", run.backend, run.scenario);
+            }
+        }
+        for key in ["grant_latency_ms", "revocation_lag_ms"] {
+            if let (Some(a), Some(b)) = (before[key]["p99"].as_f64(), now[key]["p99"].as_f64()) {
+                println!("  {} {} {key} p99: {a:.0} -> {b:.0}", run.backend, run.scenario);
+            }
+        }
     }
 }

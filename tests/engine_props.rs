@@ -176,6 +176,8 @@ proptest! {
                     prop_assert!(!approved_by.iter().any(|a| a == "alice"));
                 }
             }
+            // Carried out in an order that makes crashes and stale views harmless.
+            write_order_holds(w.escalation.status.as_ref(), &d)?;
             w.step();
         }
     }
@@ -191,6 +193,39 @@ proptest! {
         prop_assert_eq!(d.status.state, EscalationState::Pending, "{}", d.status.state_details);
         prop_assert!(d.status.challenges[0].approved_by.is_empty());
     }
+}
+
+/// The write order (engine::writes::plan) of a decision made from `stored`:
+/// no binding is created before status names it durably (written, or
+/// confirmed current by a fresh read); a transition is recorded only once
+/// the status reaching it is written; a decision that only reclaims deletes
+/// before it writes; each action runs once, in order; outcomes are written.
+fn write_order_holds(stored: Option<&EscalationStatus>, d: &kudo::engine::Decision) -> Result<(), TestCaseError> {
+    use kudo::engine::writes::{Step, plan};
+    let steps = plan(stored, d);
+    let first = |want: fn(&Step) -> bool| steps.iter().position(want);
+    let durable = first(|s| matches!(s, Step::WriteStatus | Step::ConfirmCurrent));
+    let acts: Vec<usize> = steps.iter().filter_map(|s| if let Step::Act(i) = s { Some(*i) } else { None }).collect();
+    prop_assert_eq!(acts, (0..d.actions.len()).collect::<Vec<_>>(), "{:?}", steps);
+    for (at, step) in steps.iter().enumerate() {
+        if let Step::Act(i) = step
+            && matches!(d.actions[*i], Action::Create(_))
+        {
+            prop_assert!(durable.is_some_and(|w| w < at), "a create before status is durable: {:?}", steps);
+        }
+        if *step == Step::AuditTransition {
+            let written_before = steps[..at].iter().any(|s| matches!(s, Step::WriteStatus | Step::WriteOutcomes));
+            prop_assert!(written_before, "a transition recorded before it is written: {:?}", steps);
+        }
+    }
+    prop_assert_eq!(d.transition.is_some(), steps.contains(&Step::AuditTransition), "{:?}", steps);
+    if d.actions.iter().all(|a| matches!(a, Action::Reclaim(_))) {
+        let first_write = first(|s| matches!(s, Step::WriteStatus | Step::WriteOutcomes));
+        let last_act = steps.iter().rposition(|s| matches!(s, Step::Act(_)));
+        prop_assert!(last_act.is_none_or(|a| first_write.is_some_and(|w| a < w)), "{:?}", steps);
+    }
+    prop_assert!(steps.contains(&Step::WriteOutcomes));
+    Ok(())
 }
 
 /// Whether some assignment of distinct approvers gives every stage its

@@ -337,7 +337,7 @@ async fn item13_a_weakened_guard_expression_stops_every_grant() {
 }
 
 /// 1. A flood from one user cannot exhaust or stall the controller: dave
-/// creates KUDO_FLOOD_N (default 1 000; the closing figures are for 20 000)
+/// creates KUDO_FLOOD_N (default 600; `cargo bench --bench scale` floods 20 000)
 /// escalations naming a policy that does not exist. Meanwhile alice's
 /// escalation is accepted and her revoke reclaims, long before the flood is
 /// worked off; afterwards dave keeps no more finished escalations than the
@@ -346,7 +346,7 @@ async fn item13_a_weakened_guard_expression_stops_every_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item01_a_flood_from_one_user_starves_nobody_and_is_capped() {
     use futures::StreamExt;
-    let n: usize = std::env::var("KUDO_FLOOD_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("KUDO_FLOOD_N").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
     let cap = 100;
     let cluster = Cluster::new().await;
     let mut options = Cluster::controller_options("a");
@@ -403,7 +403,9 @@ async fn item01_a_flood_from_one_user_starves_nobody_and_is_capped() {
 
     let created = flood.await.unwrap();
     assert!(created.iter().all(Result::is_ok), "{:?}", created.iter().find(|r| r.is_err()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60 + n as u64 / 20);
+    // Not a timing assertion: the cap must be reached, however slowly a busy
+    // machine works the flood off.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     loop {
         let list = all.list(&Default::default()).await.unwrap();
         let dave: Vec<&Escalation> = list.items.iter().filter(|e| e.spec.requestor == "dave").collect();

@@ -40,3 +40,11 @@ pub const DEFAULT_SERVICE_ACCOUNT: &str = "kudo-controller";
 /// Most grants a policy may hold. The admission policy checks `bind` once per
 /// grant, and each authorizer check is costly in the API server's CEL budget.
 pub const MAX_GRANTS: usize = 8;
+
+/// Whether `name` can name an escalation at all; anyone may write a label or
+/// a review naming anything, and an empty name makes every API call fail.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}

@@ -209,7 +209,7 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
 
 /// A Kubernetes object name (DNS subdomain), checked before it reaches a manifest.
 fn object_name(name: &str) -> Result<String, String> {
-    if crate::controller::valid_name(name) {
+    if crate::api::valid_name(name) {
         Ok(name.to_string())
     } else {
         Err("must be a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253".into())

@@ -18,6 +18,10 @@ use k8s_openapi::{
 };
 use kube::{Api, Client, api::PostParams};
 
+use super::{Metrics, RunError};
+use crate::audit::EventWriter;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 pub struct LeaderElector {
     api: Api<Lease>,
     name: String,
@@ -171,6 +175,80 @@ impl LeaderElector {
         spec.renew_time = None;
         if let Err(e) = self.api.replace(&self.name, &PostParams::default(), &lease).await {
             tracing::warn!(error = %e, "could not release the leader lease");
+        }
+    }
+}
+
+/// Tries for the Lease until this replica holds it. While the Lease goes
+/// unrenewed for longer than two lease durations and this replica still
+/// cannot take it, there is no leader at all: readiness fails, the
+/// `leader_missing` gauge is 1, and a Warning Event on the Lease says so.
+pub(super) async fn wait_for_leadership(
+    elector: &LeaderElector,
+    ready: &AtomicBool,
+    metrics: &Metrics,
+    events: Option<&EventWriter>,
+) {
+    let mut warned = false;
+    loop {
+        match elector.try_acquire_or_renew().await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, lease = %elector.lease_name(), "leader election"),
+        }
+        let missing = leaderless(elector.unchanged_for(), elector.lease_duration());
+        ready.store(!missing, Ordering::Relaxed);
+        metrics.leader_missing.set(i64::from(missing));
+        if missing && !warned {
+            warned = true;
+            tracing::error!(lease = %elector.lease_name(), "no leader for longer than two lease durations, and this replica cannot take over");
+            if let Some(events) = events {
+                let note = crate::audit::events::Note {
+                    warning: true,
+                    reason: "NoLeader",
+                    action: "LeaderElection",
+                    note: format!(
+                        "lease {} has not been renewed for over two lease durations and {} cannot take it: check the controller's RBAC and the kudo-leader-lease admission policy",
+                        elector.lease_name(),
+                        elector.identity()
+                    ),
+                };
+                let lease = k8s_openapi::api::core::v1::ObjectReference {
+                    api_version: Some("coordination.k8s.io/v1".into()),
+                    kind: Some("Lease".into()),
+                    name: Some(elector.lease_name().into()),
+                    namespace: elector.namespace().map(Into::into),
+                    ..Default::default()
+                };
+                if let Err(e) = events.publish(note, lease).await {
+                    tracing::warn!(error = %e, "could not publish the NoLeader event");
+                }
+            }
+        } else if !missing {
+            warned = false;
+        }
+        tokio::time::sleep(elector.retry_period()).await;
+    }
+    ready.store(true, Ordering::Relaxed);
+    metrics.leader_missing.set(0);
+}
+
+/// Renews the lease until it cannot; returns the error that ends leadership.
+pub(super) async fn keep_lease(elector: Option<&LeaderElector>) -> RunError {
+    let Some(elector) = elector else { return futures::future::pending().await };
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(elector.retry_period()).await;
+        match elector.try_acquire_or_renew().await {
+            Ok(true) => last_renewed = tokio::time::Instant::now(),
+            Ok(false) => return RunError::LostLease(elector.identity().to_string()),
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing the leader lease failed");
+                // Stop acting before a standby may lawfully take over.
+                if last_renewed.elapsed() >= elector.retry_period() * 2 {
+                    return RunError::LostLease(elector.identity().to_string());
+                }
+            }
         }
     }
 }

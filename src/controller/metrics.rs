@@ -6,7 +6,15 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::audit::SinkCounters;
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use kube::runtime::reflector::Store;
+
+use crate::{
+    api::{Escalation, EscalationState, GrantStatus},
+    audit::SinkCounters,
+};
 
 pub struct Metrics {
     registry: Registry,
@@ -126,4 +134,29 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// Escalations by state and the bindings held, from the cache.
+pub(super) fn update_gauges(metrics: &Metrics, escalations: &Store<Escalation>) {
+    let mut by_state: HashMap<&'static str, i64> = HashMap::new();
+    let mut active = 0;
+    let now = Timestamp::now();
+    for esc in escalations.state() {
+        let state = esc.state().map_or("NEW", EscalationState::as_str);
+        *by_state.entry(state).or_default() += 1;
+        if let Some(s) = esc
+            .status
+            .as_ref()
+            .filter(|s| s.state == EscalationState::Accepted && s.expires_at.as_ref().is_some_and(|t| t.0 > now))
+        {
+            active += s.grant_refs.iter().filter(|r| r.status == GrantStatus::Created).count() as i64;
+        }
+    }
+    for state in ["NEW", "PENDING", "ACCEPTED", "DENIED", "EXPIRED"] {
+        metrics
+            .escalations
+            .get_or_create(&vec![("state".into(), state.into())])
+            .set(by_state.get(state).copied().unwrap_or(0));
+    }
+    metrics.grants_active.set(active);
 }

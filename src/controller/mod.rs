@@ -13,10 +13,10 @@ mod metrics;
 mod reconcile;
 mod retention;
 mod reviews;
+mod stores;
 mod sweep;
 
 use std::{
-    collections::HashMap,
     future::Future,
     net::SocketAddr,
     sync::{
@@ -48,7 +48,7 @@ pub use metrics::Metrics;
 pub use reconcile::ReconcileError;
 
 use crate::{
-    api::{ESCALATION_LABEL, Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
+    api::{Escalation, EscalationPolicy, EscalationReview, EscalationState},
     audit::{Auditor, EventWriter, Sink, SinkConfig},
     engine,
     grants::Grants,
@@ -161,7 +161,7 @@ pub async fn run_with_metrics(
     if let Some(elector) = &elector {
         tracing::info!(identity = elector.identity(), lease = %opts.lease_name, "waiting for leadership");
         tokio::select! {
-            () = wait_for_leadership(elector, &ready, &metrics, events.as_ref()) => {
+            () = leader::wait_for_leadership(elector, &ready, &metrics, events.as_ref()) => {
                 tracing::info!(identity = elector.identity(), "leading")
             }
             () = shutdown.clone() => return Ok(()),
@@ -170,14 +170,15 @@ pub async fn run_with_metrics(
 
     // Policies as the watch sees them written, for their status report.
     let (policy_tx, mut policy_rx) = tokio::sync::mpsc::channel::<EscalationPolicy>(256);
-    let policies = spawn_store_notifying(
+    let policies = stores::spawn_store_notifying(
         Api::<EscalationPolicy>::all(client.clone()),
         watcher::Config::default(),
         Some(policy_tx),
     );
-    let guard_policies = spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
+    let guard_policies =
+        stores::spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
     let guard_bindings =
-        spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
+        stores::spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
 
     let sink = match opts.audit_webhook.clone() {
         Some(config) => Some(Sink::start(config, metrics.sink.clone())?),
@@ -215,10 +216,10 @@ pub async fn run_with_metrics(
                 .collect::<Vec<_>>()
         })
         .watches_stream(review_stream, |review: EscalationReview| {
-            valid_name(&review.spec.escalation_name).then(|| ObjectRef::new(&review.spec.escalation_name))
+            crate::api::valid_name(&review.spec.escalation_name).then(|| ObjectRef::new(&review.spec.escalation_name))
         })
-        .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| owner_of(b.labels()))
-        .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| owner_of(b.labels()))
+        .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| stores::owner_of(b.labels()))
+        .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| stores::owner_of(b.labels()))
         .graceful_shutdown_on(shutdown.clone());
 
     let ctx = Arc::new(Context {
@@ -266,7 +267,7 @@ pub async fn run_with_metrics(
             sweep::report_policy(&reporting, &policy).await;
         }
     });
-    let lease_kept = keep_lease(elector.as_ref());
+    let lease_kept = leader::keep_lease(elector.as_ref());
     tokio::pin!(reconciles, sweeper, lease_kept);
     let result = tokio::select! {
         () = &mut reconciles => Ok(()),
@@ -281,59 +282,6 @@ pub async fn run_with_metrics(
     }
     tracing::info!("controller stopped");
     result
-}
-
-fn owner_of(labels: &std::collections::BTreeMap<String, String>) -> Option<ObjectRef<Escalation>> {
-    labels.get(ESCALATION_LABEL).filter(|n| valid_name(n)).map(|n| ObjectRef::new(n))
-}
-
-/// Whether `name` can name an escalation at all; anyone may write a label or
-/// a review naming anything, and an empty name makes every API call fail.
-pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-}
-
-/// Server-side apply bookkeeping is often the larger part of an object and
-/// the controller never reads it: caches hold objects without it.
-fn forget_managed_fields<K: kube::Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
-}
-
-fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> Store<K>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    spawn_store_notifying(api, config, None)
-}
-
-/// A cache kept by a watch; each object the watch sees written also goes to
-/// `notify` (dropped when it is full: the periodic pass catches up).
-fn spawn_store_notifying<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    notify: Option<tokio::sync::mpsc::Sender<K>>,
-) -> Store<K>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    let (store, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).applied_objects();
-    tokio::spawn(stream.for_each(move |r| {
-        match r {
-            Ok(object) => {
-                if let Some(tx) = &notify {
-                    let _ = tx.try_send(object);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
-        }
-        futures::future::ready(())
-    }));
-    store
 }
 
 async fn reconcile_logged(esc: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -380,105 +328,7 @@ async fn periodic(ctx: Arc<Context>, interval: Duration, escalations: Store<Esca
                     n => tracing::info!(deleted = n, "deleted reviews that name no escalation"),
                 }
             }
-            _ = gauge_tick.tick() => update_gauges(&ctx.metrics, &escalations),
-        }
-    }
-}
-
-fn update_gauges(metrics: &Metrics, escalations: &Store<Escalation>) {
-    let mut by_state: HashMap<&'static str, i64> = HashMap::new();
-    let mut active = 0;
-    let now = Timestamp::now();
-    for esc in escalations.state() {
-        let state = esc.state().map_or("NEW", EscalationState::as_str);
-        *by_state.entry(state).or_default() += 1;
-        if let Some(s) = esc
-            .status
-            .as_ref()
-            .filter(|s| s.state == EscalationState::Accepted && s.expires_at.as_ref().is_some_and(|t| t.0 > now))
-        {
-            active += s.grant_refs.iter().filter(|r| r.status == GrantStatus::Created).count() as i64;
-        }
-    }
-    for state in ["NEW", "PENDING", "ACCEPTED", "DENIED", "EXPIRED"] {
-        metrics
-            .escalations
-            .get_or_create(&vec![("state".into(), state.into())])
-            .set(by_state.get(state).copied().unwrap_or(0));
-    }
-    metrics.grants_active.set(active);
-}
-
-/// Tries for the Lease until this replica holds it. While the Lease goes
-/// unrenewed for longer than two lease durations and this replica still
-/// cannot take it, there is no leader at all: readiness fails, the
-/// `leader_missing` gauge is 1, and a Warning Event on the Lease says so.
-async fn wait_for_leadership(
-    elector: &leader::LeaderElector,
-    ready: &AtomicBool,
-    metrics: &Metrics,
-    events: Option<&EventWriter>,
-) {
-    let mut warned = false;
-    loop {
-        match elector.try_acquire_or_renew().await {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, lease = %elector.lease_name(), "leader election"),
-        }
-        let missing = leader::leaderless(elector.unchanged_for(), elector.lease_duration());
-        ready.store(!missing, Ordering::Relaxed);
-        metrics.leader_missing.set(i64::from(missing));
-        if missing && !warned {
-            warned = true;
-            tracing::error!(lease = %elector.lease_name(), "no leader for longer than two lease durations, and this replica cannot take over");
-            if let Some(events) = events {
-                let note = crate::audit::events::Note {
-                    warning: true,
-                    reason: "NoLeader",
-                    action: "LeaderElection",
-                    note: format!(
-                        "lease {} has not been renewed for over two lease durations and {} cannot take it: check the controller's RBAC and the kudo-leader-lease admission policy",
-                        elector.lease_name(),
-                        elector.identity()
-                    ),
-                };
-                let lease = k8s_openapi::api::core::v1::ObjectReference {
-                    api_version: Some("coordination.k8s.io/v1".into()),
-                    kind: Some("Lease".into()),
-                    name: Some(elector.lease_name().into()),
-                    namespace: elector.namespace().map(Into::into),
-                    ..Default::default()
-                };
-                if let Err(e) = events.publish(note, lease).await {
-                    tracing::warn!(error = %e, "could not publish the NoLeader event");
-                }
-            }
-        } else if !missing {
-            warned = false;
-        }
-        tokio::time::sleep(elector.retry_period()).await;
-    }
-    ready.store(true, Ordering::Relaxed);
-    metrics.leader_missing.set(0);
-}
-
-/// Renews the lease until it cannot; returns the error that ends leadership.
-async fn keep_lease(elector: Option<&leader::LeaderElector>) -> RunError {
-    let Some(elector) = elector else { return futures::future::pending().await };
-    let mut last_renewed = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(elector.retry_period()).await;
-        match elector.try_acquire_or_renew().await {
-            Ok(true) => last_renewed = tokio::time::Instant::now(),
-            Ok(false) => return RunError::LostLease(elector.identity().to_string()),
-            Err(e) => {
-                tracing::warn!(error = %e, "renewing the leader lease failed");
-                // Stop acting before a standby may lawfully take over.
-                if last_renewed.elapsed() >= elector.retry_period() * 2 {
-                    return RunError::LostLease(elector.identity().to_string());
-                }
-            }
+            _ = gauge_tick.tick() => metrics::update_gauges(&ctx.metrics, &escalations),
         }
     }
 }

@@ -32,6 +32,7 @@ use crate::{
         self, Observation, admission,
         binding::{self, binding},
         checks,
+        writes::Step,
     },
     grants::GrantError,
 };
@@ -211,10 +212,8 @@ enum Outcome {
     Failed(GrantError),
 }
 
-/// Applies a decision. Creations happen only after status names them (status
-/// first). A decision that only reclaims deletes first and then writes status
-/// once: a crash in between is repaired by the next decision (absent counts
-/// as reclaimed), and revocation takes one round trip less.
+/// Applies a decision in the order `engine::writes::plan` gives (which says
+/// why that order makes crashes and stale views harmless).
 async fn execute(
     ctx: &Context,
     esc: &Escalation,
@@ -222,6 +221,7 @@ async fn execute(
     now: Timestamp,
 ) -> Result<(Escalation, Outcome), ReconcileError> {
     let name = esc.name_any();
+    let steps = engine::writes::plan(esc.status.as_ref(), &decision);
     let mut status = decision.status;
     // An after-review decided is recorded before it is written: should the
     // write be lost, the next decision records it again (at least once).
@@ -231,33 +231,50 @@ async fn execute(
         shown.status = Some(status.clone());
         ctx.auditor.record(Record::new(now, audit::Action::AfterReviewed, &shown, None), Some(&shown)).await;
     }
-    let reclaim_only = decision.actions.iter().all(|a| matches!(a, engine::Action::Reclaim(_)));
     let mut current = esc.clone();
-    let write_first = !reclaim_only && esc.status.as_ref() != Some(&status);
-    if write_first {
-        // Conditioned on the resourceVersion read: a stale view loses here.
-        current = write_status(ctx, esc, &status).await?;
-    } else if decision.actions.iter().any(|a| matches!(a, engine::Action::Create(_))) {
-        // Creating with no write before it (a PENDING ref left by a crash):
-        // only from the current object, or a cache that lags could re-create
-        // a binding its escalation has since reclaimed.
-        let fresh = ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))?;
-        if fresh.as_ref().and_then(|f| f.resource_version()) != esc.resource_version() {
-            return Ok((current, Outcome::Stale));
-        }
-    }
-    if !reclaim_only && audit_transition(ctx, &current, decision.transition, now).await {
-        status.audited_state = Some(status.state);
-    }
     let mut outcome = Outcome::Done;
-    for action in &decision.actions {
-        let done = match *action {
+    for step in steps {
+        let i = match step {
+            Step::WriteStatus => {
+                current = write_status(ctx, esc, &status).await?;
+                continue;
+            }
+            Step::ConfirmCurrent => {
+                // Creating with no write before it: only from the current
+                // object, or a cache that lags could re-create a binding its
+                // escalation has since reclaimed.
+                let fresh =
+                    ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))?;
+                if fresh.as_ref().and_then(|f| f.resource_version()) != esc.resource_version() {
+                    return Ok((current, Outcome::Stale));
+                }
+                continue;
+            }
+            Step::AuditTransition => {
+                if audit_transition(ctx, &current, decision.transition, now).await {
+                    status.audited_state = Some(status.state);
+                }
+                continue;
+            }
+            Step::WriteOutcomes | Step::WriteMark => {
+                if current.status.as_ref() != Some(&status) {
+                    current = write_status(ctx, &current, &status).await?;
+                }
+                continue;
+            }
+            Step::Act(i) => i,
+        };
+        if !matches!(outcome, Outcome::Done | Outcome::AdoptConflict) {
+            continue;
+        }
+        let Some(&action) = decision.actions.get(i) else { continue };
+        let done = match action {
             engine::Action::Create(i) => {
                 // The decision was made at `now`; the clock has moved since
                 // (a slow write, a fresh read). Never send a create past expiry.
                 if status.expires_at.as_ref().is_some_and(|e| Timestamp::now() >= e.0) {
                     outcome = Outcome::Stale;
-                    break;
+                    continue;
                 }
                 let grant = status.grant_refs[i].clone();
                 match ctx.grants.create(&current, &grant).await {
@@ -273,7 +290,7 @@ async fn execute(
                     Err(e) if e.is_permanent() => {
                         tracing::warn!(escalation = %name, binding = %grant.reference.name, error = %e, "binding cannot be created; denying");
                         outcome = Outcome::Permanent(i, e.reason());
-                        break;
+                        continue;
                     }
                     Err(e) => Err(e),
                 }
@@ -301,19 +318,9 @@ async fn execute(
                 ctx.auditor.record(record, Some(&shown)).await;
             }
             Ok(None) => {}
-            Err(e) => {
-                outcome = Outcome::Failed(e);
-                break;
-            }
+            // The steps left still write what was done.
+            Err(e) => outcome = Outcome::Failed(e),
         }
-    }
-    if current.status.as_ref() != Some(&status) {
-        current = write_status(ctx, &current, &status).await?;
-    }
-    // Recorded once the new state is durable, then marked as recorded.
-    if reclaim_only && audit_transition(ctx, &current, decision.transition, now).await {
-        status.audited_state = Some(status.state);
-        current = write_status(ctx, &current, &status).await?;
     }
     Ok((current, outcome))
 }

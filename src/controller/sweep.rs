@@ -63,7 +63,7 @@ async fn sweep_one(ctx: &Context, found: &Binding) -> Result<usize, grants::Gran
         .labels
         .as_ref()
         .and_then(|l| l.get(ESCALATION_LABEL))
-        .filter(|n| super::valid_name(n))
+        .filter(|n| crate::api::valid_name(n))
         .cloned();
     let cached = escalation.as_ref().and_then(|n| ctx.escalation_store.get(&ObjectRef::new(n)));
     if orphan_reason(found, cached.as_deref(), Timestamp::now()).is_none() {

@@ -1,5 +1,7 @@
 //! Pure decisions: no I/O, no clock. `now` and everything observed come in
 //! as values, a decision comes out. The controller is a thin shell around it.
+//! Enforced: clippy denies the clock and the API client here (clippy.toml).
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod admission;
 pub mod binding;
@@ -14,5 +16,6 @@ pub mod retention;
 pub mod review;
 mod state;
 pub mod window;
+pub mod writes;
 
 pub use state::{Action, Decision, Inputs, Observation, decide, grant_failed, mark, retention_due};

@@ -1,0 +1,59 @@
+//! The watch caches the controller decides from: each kept by a watch of
+//! its own, holding only what decisions read (see `engine::cache`).
+
+use futures::StreamExt;
+use kube::{
+    Api,
+    runtime::{
+        WatchStreamExt,
+        reflector::{self, ObjectRef, Store},
+        watcher,
+    },
+};
+
+use crate::api::{ESCALATION_LABEL, Escalation, valid_name};
+
+pub(super) fn owner_of(labels: &std::collections::BTreeMap<String, String>) -> Option<ObjectRef<Escalation>> {
+    labels.get(ESCALATION_LABEL).filter(|n| valid_name(n)).map(|n| ObjectRef::new(n))
+}
+
+/// Server-side apply bookkeeping is often the larger part of an object and
+/// the controller never reads it: caches hold objects without it.
+fn forget_managed_fields<K: kube::Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
+pub(super) fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> Store<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    spawn_store_notifying(api, config, None)
+}
+
+/// A cache kept by a watch; each object the watch sees written also goes to
+/// `notify` (dropped when it is full: the periodic pass catches up).
+pub(super) fn spawn_store_notifying<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    notify: Option<tokio::sync::mpsc::Sender<K>>,
+) -> Store<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    let (store, writer) = reflector::store();
+    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).applied_objects();
+    tokio::spawn(stream.for_each(move |r| {
+        match r {
+            Ok(object) => {
+                if let Some(tx) = &notify {
+                    let _ = tx.try_send(object);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
+        }
+        futures::future::ready(())
+    }));
+    store
+}
