@@ -135,6 +135,10 @@ pub struct EscalationStatus {
     /// Who decided the after-review (the approver or the rejector).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_review_by: Option<String>,
+    /// What the grants would add, for reviewers: computed by the controller
+    /// (under its own rights) while the escalation waits for a review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_preview: Option<GrantPreview>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -156,6 +160,7 @@ impl EscalationStatus {
             audited_state: None,
             after_review: None,
             after_review_by: None,
+            grant_preview: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
         }
@@ -236,4 +241,53 @@ impl EscalationSpec {
     pub fn requestor(&self) -> super::Identity<'_> {
         super::Identity { username: &self.requestor, groups: &self.requestor_groups }
     }
+}
+
+/// Every permission an escalation's grants add, per place they apply.
+/// Bounded (see `engine::preview`): a role of thousands of rules shows its
+/// first ones and says that some were left out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantPreview {
+    #[schemars(length(max = 8))]
+    pub scopes: Vec<PreviewScope>,
+    /// Some rules, verbs, resources or names were left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// One grant: where it applies and what its role allows there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewScope {
+    /// The namespace; absent: cluster-wide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `ClusterRole/NAME` or `Role/NAME`.
+    pub role: String,
+    /// The role does not exist (yet): nothing to show.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+    #[schemars(length(max = 32))]
+    pub permissions: Vec<PreviewPermission>,
+}
+
+/// One rule of the role, as (verbs, resources[, names]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewPermission {
+    #[schemars(length(max = 16))]
+    pub verbs: Vec<String>,
+    /// `resource` (core), `group/resource`, or a non-resource URL.
+    #[schemars(length(max = 16))]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub resource_names: Vec<String>,
+    /// Why the dangerous-role lint flags it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dangerous: Option<String>,
+    /// The requestor already holds every (verb, resource) of it there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
 }

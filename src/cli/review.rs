@@ -78,6 +78,15 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
     }
 
     println!("{}", summary(&esc));
+    match esc.status.as_ref().and_then(|s| s.grant_preview.as_ref()) {
+        Some(preview) => {
+            println!("  it would grant:");
+            for line in crate::engine::preview::lines(preview) {
+                println!("    {line}");
+            }
+        }
+        None => println!("  (no grant preview yet: the controller adds one when a review is asked for)"),
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(UserError::new("not confirmed: no terminal to ask on")

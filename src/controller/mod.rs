@@ -10,6 +10,7 @@ mod fairness;
 mod http;
 mod leader;
 mod metrics;
+mod preview;
 mod reconcile;
 mod retention;
 mod reviews;

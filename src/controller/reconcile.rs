@@ -162,7 +162,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     };
     let observed = if state == Some(EscalationState::Accepted) { observe(ctx, esc).await? } else { BTreeMap::new() };
 
-    let decision = engine::decide(&engine::Inputs {
+    let mut decision = engine::decide(&engine::Inputs {
         now,
         escalation: &marked,
         policy: policy.as_ref(),
@@ -172,6 +172,13 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         open_escalations: &open,
         observed: &observed,
     });
+    // Reviewers see what they would grant: computed once, while they are
+    // asked, and kept with the status.
+    if let Some(p) =
+        policy.as_ref().filter(|_| decision.status.grant_preview.is_none() && super::preview::wanted(&decision.status))
+    {
+        decision.status.grant_preview = super::preview::compute(ctx, esc, p).await;
+    }
     let requeue_at = decision.requeue_at;
     let (current, outcome) = execute(ctx, esc, decision, now).await?;
     // Judged against the state the decision started from: the approval that

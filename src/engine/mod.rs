@@ -11,6 +11,7 @@ pub mod freshness;
 pub mod guards;
 pub mod lint;
 pub mod plan;
+pub mod preview;
 pub mod rbac;
 pub mod retention;
 pub mod review;
