@@ -57,7 +57,7 @@ pub struct ControllerArgs {
     pub retain_finished: Duration,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = api::DurationText::new(text).parse().map_err(|e| e.to_string())?;
     let d: Duration = d.try_into().map_err(|_| format!("{text}: must not be negative"))?;
     if d.is_zero() { Err(format!("{text}: must be longer than 0s")) } else { Ok(d) }
@@ -90,7 +90,7 @@ pub async fn run(kube: &KubeFlags, args: ControllerArgs) -> anyhow::Result<()> {
     controller::run(client, options, shutdown_signal()).await.context("controller")
 }
 
-fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+pub(super) fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("--log {filter}"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let installed = match format {
