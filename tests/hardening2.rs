@@ -236,7 +236,19 @@ async fn item02_the_reaper_strips_foreign_finalizers_and_keeps_to_kudos_bindings
     futures::stream::iter(0..junk)
         .map(|i| {
             let (api, body) = (as_dave.clone(), junk_binding(i, "junk", &real));
-            async move { api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap() }
+            async move {
+                // Set-up only: a connection the loaded server drops is retried (409: the first try landed).
+                let binding: RoleBinding = serde_json::from_value(body).unwrap();
+                for attempt in 1.. {
+                    match api.create(&PostParams::default(), &binding).await {
+                        Ok(_) => break,
+                        Err(kube::Error::Api(s)) if s.code == 409 && attempt > 1 => break,
+                        Err(kube::Error::Api(s)) => panic!("{s:?}"),
+                        Err(e) if attempt < 5 => tracing::warn!(error = %e, "retrying a junk binding's create"),
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
         })
         .buffer_unordered(16)
         .collect::<Vec<_>>()
