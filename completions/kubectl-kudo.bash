@@ -972,12 +972,28 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__reap)
-            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-n -h -V --budget --concurrency --log-format --log --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --budget)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -320,6 +320,10 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (reap)
 _arguments "${_arguments_options[@]}" : \
+'--budget=[Time for the whole pass; due bindings not reached by then are left to the next pass, the most urgent first again. The CronJob'\''s Job is killed at 55s, so its default leaves 10s to start, connect and exit]:DURATION:_default' \
+'--concurrency=[Deletions in flight at once]:N:_default' \
+'--log-format=[Log format (logs go to stderr; what was reaped to stdout)]:LOG_FORMAT:(text json)' \
+'--log=[Log filter, as RUST_LOG (e.g. info, kudo=debug)]:LOG:_default' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
@@ -467,7 +471,7 @@ _kubectl-kudo_commands() {
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
-'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
+'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -518,7 +522,7 @@ _kubectl-kudo__subcmd__help_commands() {
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
-'reap:One reaper pass, then exit\: delete every kudo binding that is past its expires-at annotation or whose escalation is gone or final' \
+'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
 'completion:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \

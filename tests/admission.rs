@@ -89,7 +89,7 @@ const BOB: &[&str] = &["admins", "system:authenticated"];
 fn authorizer_checks_live_in_policies_of_their_own() {
     let (with, without): (Vec<_>, Vec<_>) = policies().into_iter().partition(uses_authorizer);
     assert_eq!(with.len(), 3, "revoke, policy-bind and metadata-guard");
-    assert_eq!(without.len(), 4, "escalation and review identity, status writer, leader lease");
+    assert_eq!(without.len(), 5, "escalation and review identity, status writer, leader lease, reaper scope");
 }
 
 #[test]
@@ -164,6 +164,63 @@ fn only_the_controller_writes_status() {
         manifests::Options { namespace: "security".into(), service_account: "kudo".into(), ..Default::default() };
     let rendered = manifests::render(&other).unwrap();
     assert!(rendered.contains("request.userInfo.username == 'system:serviceaccount:security:kudo'"));
+}
+
+/// The reaper holds `patch` on every binding (RBAC cannot scope a rule by
+/// label); kudo-reaper-scope keeps its patches to finalizers. Only that
+/// rule is evaluated here: this evaluator escapes map keys such as
+/// `app.kubernetes.io/managed-by` (as for schema fields), which the API
+/// server does not, so the label rule, the DELETE rule and the
+/// matchCondition naming the reaper are proved on the API servers by
+/// `tests/hardening2.rs`.
+#[test]
+fn the_reaper_may_only_strip_finalizers() {
+    let policy = policies().into_iter().find(|p| p["metadata"]["name"] == manifests::admission::REAPER_SCOPE).unwrap();
+    let rule = policy["spec"]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["message"].as_str().unwrap().contains("only remove the finalizers"))
+        .unwrap();
+    let check = |new: &Value, old: &Value| {
+        let evaluator = VapEvaluator::builder()
+            .object(new.clone())
+            .old_object(old.clone())
+            .request(AdmissionRequest { operation: "UPDATE".into(), ..Default::default() })
+            .build();
+        let expr = VapExpression {
+            expression: rule["expression"].as_str().unwrap().into(),
+            message: None,
+            message_expression: None,
+        };
+        evaluator.evaluate(&[expr])[0].passed
+    };
+    let held = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {
+            "name": "kudo-e-0", "namespace": "app", "finalizers": ["example.com/hold"],
+            "labels": {"app.kubernetes.io/managed-by": "kudo", "k8s.kudo.dev/escalation": "e"},
+            "annotations": {"k8s.kudo.dev/expires-at": "2026-11-23T11:00:00Z"},
+        },
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": "alice"}],
+    });
+    let mut stripped = held.clone();
+    stripped["metadata"].as_object_mut().unwrap().remove("finalizers");
+    assert!(check(&stripped, &held));
+    let mut regranted = stripped.clone();
+    regranted["subjects"][0]["name"] = json!("mallory");
+    assert!(!check(&regranted, &held));
+    let mut pushed = stripped.clone();
+    pushed["metadata"]["annotations"]["k8s.kudo.dev/expires-at"] = json!("2099-01-01T00:00:00Z");
+    assert!(!check(&pushed, &held));
+    let mut relabelled = stripped.clone();
+    relabelled["metadata"]["labels"]["k8s.kudo.dev/escalation"] = json!("other");
+    assert!(!check(&relabelled, &held));
+    let mut disowned = stripped;
+    disowned["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "u"}]);
+    assert!(!check(&disowned, &held));
 }
 
 fn crd_schema<K: CustomResourceExt>() -> Value {

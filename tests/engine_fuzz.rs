@@ -403,9 +403,25 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
         let _ = serde_json::to_string(
             &Record::new(now, kudo::audit::Action::Transition, &shown, before).with_object(&shown),
         );
+        let seen = HashMap::from([(
+            shown.metadata.name.clone().unwrap_or_default(),
+            binding::Seen::read(
+                shown.metadata.uid.clone().unwrap_or_default(),
+                false,
+                &serde_json::to_value(&shown).unwrap_or_default(),
+            ),
+        )]);
         for g in &decision.status.grant_refs {
             if let Some(b) = binding::binding(&shown, g) {
-                let _ = binding::reap_reason(&b, &HashMap::new(), now);
+                // As live, with the UID status recorded for it, if any.
+                let found =
+                    binding::Found { uid: g.reference.uid.clone().unwrap_or_default(), ..binding::Found::of(&b) };
+                let _ = binding::reap_decision(&found, &HashMap::new(), now);
+                // The binding kudo made is one its escalation's status records.
+                if let Some(reap) = binding::reap_decision(&found, &seen, now) {
+                    prop_assert_eq!(reap.urgency.provenance, binding::Provenance::Recorded);
+                    prop_assert!(reap.urgency.due_since <= now);
+                }
                 let _ = binding::orphan_reason(&b, Some(&shown), now);
             }
         }
@@ -415,6 +431,8 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
 
 /// Arbitrary JSON: what deserializes goes through `decide` without panicking.
 fn check_json((json, now): (serde_json::Value, Timestamp)) -> Result<(), TestCaseError> {
+    // The reaper reads escalations as untyped JSON: whatever a user wrote.
+    let _ = kudo::engine::binding::Seen::read("u".into(), false, &json);
     {
         if let Ok(esc) = serde_json::from_value::<Escalation>(json.clone()) {
             let policy = serde_json::from_value::<EscalationPolicy>(json).ok();

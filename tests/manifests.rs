@@ -71,6 +71,8 @@ fn every_document_is_a_named_kubernetes_object() {
             "ValidatingAdmissionPolicyBinding",
             "ValidatingAdmissionPolicy",
             "ValidatingAdmissionPolicyBinding",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
             "PriorityLevelConfiguration",
             "FlowSchema",
             "Deployment",
@@ -148,6 +150,7 @@ fn crds_use_the_design_names() {
             "challenges",
             "expiresAt",
             "finishedAt",
+            "grantPreview",
             "grantRefs",
             "policyGeneration",
             "policyUID",
@@ -262,9 +265,11 @@ fn users_cannot_write_status_and_only_admins_revoke_others() {
     assert!(verbs("kudo-controller", "escalations").contains(&"delete".to_string()));
     assert!(verbs("kudo-admin", "escalations").contains(&"edit-metadata".to_string()));
     assert!(!verbs("kudo-user", "escalations").contains(&"edit-metadata".to_string()));
-    // The reaper: list/delete bindings, read escalations, nothing else.
-    assert_eq!(verbs("kudo-reaper", "rolebindings"), ["list", "delete"]);
-    assert_eq!(verbs("kudo-reaper", "escalations"), ["get", "list"]);
+    // The reaper: list/delete bindings and patch their finalizers away (the
+    // admission policy kudo-reaper-scope holds it to that), list escalations, nothing else.
+    assert_eq!(verbs("kudo-reaper", "rolebindings"), ["list", "delete", "patch"]);
+    assert_eq!(verbs("kudo-reaper", "clusterrolebindings"), ["list", "delete", "patch"]);
+    assert_eq!(verbs("kudo-reaper", "escalations"), ["list"]);
     assert!(verbs("kudo-reaper", "escalations/status").is_empty());
 }
 

@@ -66,7 +66,7 @@ pub struct ControllerArgs {
     pub retain_finished_per_requestor: u32,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = api::DurationText::new(text).parse().map_err(|e| e.to_string())?;
     let d: Duration = d.try_into().map_err(|_| format!("{text}: must not be negative"))?;
     if d.is_zero() { Err(format!("{text}: must be longer than 0s")) } else { Ok(d) }
@@ -116,7 +116,7 @@ fn webhook_from_env() -> anyhow::Result<Option<WebhookUrl>> {
 }
 
 /// Logs go to stderr with every one of `secrets` scrubbed from every line.
-fn init_logging(format: LogFormat, filter: &str, secrets: Vec<String>) -> anyhow::Result<()> {
+pub(super) fn init_logging(format: LogFormat, filter: &str, secrets: Vec<String>) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("--log {filter}"))?;
     let builder =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(Redacting::new(std::io::stderr, secrets));

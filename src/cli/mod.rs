@@ -16,6 +16,7 @@ mod format;
 pub mod kubeconfig;
 mod list;
 mod policies;
+mod reap;
 mod redacting;
 mod review;
 mod revoke;
@@ -103,12 +104,14 @@ pub enum Command {
     /// to this URL. In cluster it comes from the Secret that `manifests
     /// --audit-webhook-secret` names.
     Controller(controller::ControllerArgs),
-    /// One reaper pass, then exit: delete every kudo binding that is past its
-    /// expires-at annotation or whose escalation is gone or final.
+    /// One reaper pass, then exit: delete every kudo binding past its end (the
+    /// earlier of its expires-at annotation and its escalation's expiresAt,
+    /// revocation or deletion) or whose escalation is gone or final.
     ///
     /// Run every minute by the CronJob kudo-reaper, as ServiceAccount kudo-reaper,
-    /// so expiry holds while the controller is down.
-    Reap,
+    /// so expiry holds while the controller is down. ClusterRoleBindings and
+    /// the bindings kudo recorded go first, several at once, within --budget.
+    Reap(reap::ReapArgs),
     /// kubectl's plugin completion protocol (run by completions/kubectl_complete-kudo).
     #[command(name = "__complete", hide = true)]
     Complete {
@@ -148,15 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let yaml = manifests::render(&opts).context("rendering the install manifests")?;
             stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
         }
-        Command::Reap => {
-            let client = cli.kube.client().await.context("connecting to the cluster")?;
-            let reaped = crate::grants::reap::reap(&client, jiff::Timestamp::now()).await.context("reaping")?;
-            let mut out = stdout();
-            for (binding, why) in &reaped {
-                writeln!(out, "{binding} deleted: {why}").context("writing to stdout")?;
-            }
-            writeln!(out, "reaped {} binding(s)", reaped.len()).context("writing to stdout")?;
-        }
+        Command::Reap(args) => return reap::run(&cli.kube, args).await,
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout());
         }
@@ -197,7 +192,7 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Controller(_)
         | Command::Run(_)
         | Command::Manifests { .. }
-        | Command::Reap
+        | Command::Reap(_)
         | Command::Completion { .. }
         | Command::Complete { .. } => Ok(()),
     };

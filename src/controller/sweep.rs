@@ -1,6 +1,7 @@
 //! The periodic safety nets: the orphan-binding sweep (DESIGN §4) and the
 //! dangerous-role report on policies (DESIGN §5).
 
+use futures::TryStreamExt;
 use jiff::Timestamp;
 use k8s_openapi::{
     api::rbac::v1::{ClusterRole, PolicyRule, Role},
@@ -21,7 +22,7 @@ use crate::{
     },
     audit,
     engine::{
-        binding::{Binding, orphan_reason},
+        binding::{Binding, Found, orphan_reason},
         checks, lint,
     },
     grants,
@@ -31,10 +32,9 @@ use crate::{
 /// Returns how many went.
 pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
     let mut reclaimed = 0;
-    for cluster in [false, true] {
-        let mut token = None;
-        loop {
-            let (page, next) = ctx.grants.list_managed_page(cluster, token.as_deref()).await?;
+    for kind in [GrantKind::KubernetesRoleBinding, GrantKind::KubernetesClusterRoleBinding] {
+        let mut pages = ctx.grants.managed_pages(kind);
+        while let Some(page) = pages.try_next().await? {
             for found in page {
                 // One binding that cannot be handled must not stop the sweep of the others.
                 match sweep_one(ctx, &found).await {
@@ -44,10 +44,6 @@ pub async fn sweep(ctx: &Context) -> Result<usize, grants::GrantError> {
                         "could not sweep a kudo binding; retried next sweep"
                     ),
                 }
-            }
-            match next.filter(|t| !t.is_empty()) {
-                Some(next) => token = Some(next),
-                None => break,
             }
         }
     }
@@ -80,7 +76,7 @@ async fn sweep_one(ctx: &Context, found: &Binding) -> Result<usize, grants::Gran
         None => None,
     };
     let Some(why) = orphan_reason(found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
-    ctx.grants.delete_found(found).await?;
+    ctx.grants.delete_found(&Found::of(found)).await?;
     ctx.metrics.orphans_reclaimed.inc();
     let name = found.metadata().name.clone().unwrap_or_default();
     let namespace = found.metadata().namespace.clone();

@@ -13,12 +13,13 @@ use kube::Resource;
 
 use super::Observation;
 use crate::api::{
-    ESCALATION_LABEL, Escalation, EscalationState, GrantKind, GrantRef, GrantStatus, MANAGED_BY_LABEL,
+    ESCALATION_LABEL, Escalation, EscalationState, GrantKind, GrantObjectRef, GrantRef, GrantStatus, MANAGED_BY_LABEL,
     MANAGED_BY_VALUE, RBAC_GROUP, RoleKind,
 };
 
-/// Annotation on every binding: when it must be gone (RFC 3339). The reaper
-/// reads it, and nothing else a user wrote (DESIGN §4).
+/// Annotation on every binding: when it must be gone (RFC 3339). Anyone who
+/// may edit the binding can change it, so the reaper only ever lets it bring
+/// an end forward (DESIGN §4).
 pub const EXPIRES_AT_ANNOTATION: &str = "k8s.kudo.dev/expires-at";
 
 /// A RoleBinding or ClusterRoleBinding, as one value.
@@ -199,35 +200,247 @@ pub fn orphan_reason(found: &Binding, escalation: Option<&Escalation>, now: jiff
     }
 }
 
-/// What the reaper knows of one escalation: its UID and `status.state`.
+/// What the reaper reads of a kudo-labelled binding, and nothing more: a
+/// pass holds one for every binding it lists, so a namespace full of junk
+/// bindings costs a few hundred bytes each, not the whole objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Seen {
+pub struct Found {
+    pub kind: GrantKind,
+    pub namespace: Option<String>,
+    pub name: String,
     pub uid: String,
-    pub state: Option<String>,
+    /// Its `k8s.kudo.dev/escalation` label.
+    pub escalation: Option<String>,
+    /// Its `k8s.kudo.dev/expires-at` annotation, as written.
+    pub expires_at: Option<String>,
+    /// The UIDs its ownerReferences name.
+    pub owners: Vec<String>,
 }
 
-/// Why the reaper deletes `binding`, or `None` to keep it. It trusts only
-/// the binding's own `expires-at` annotation and what the controller wrote.
-pub fn reap_reason(binding: &Binding, escalations: &HashMap<String, Seen>, now: jiff::Timestamp) -> Option<String> {
-    let meta = binding.metadata();
-    let expires = meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION));
-    match expires.map(|t| t.parse::<jiff::Timestamp>()) {
-        None => return Some(format!("it has no {EXPIRES_AT_ANNOTATION} annotation")),
-        Some(Err(_)) => return Some(format!("its {EXPIRES_AT_ANNOTATION} annotation is not a time")),
-        Some(Ok(at)) if at <= now => return Some(format!("it expired at {at}")),
-        Some(Ok(_)) => {}
+impl Found {
+    pub fn of(binding: &Binding) -> Self {
+        let meta = binding.metadata();
+        Found {
+            kind: binding.grant_kind(),
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone().unwrap_or_default(),
+            uid: meta.uid.clone().unwrap_or_default(),
+            escalation: meta.labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL)).cloned(),
+            expires_at: meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION)).cloned(),
+            owners: meta.owner_references.iter().flatten().map(|o| o.uid.clone()).collect(),
+        }
     }
-    let name = meta.labels.as_ref().and_then(|l| l.get(ESCALATION_LABEL));
-    let Some(seen) = name.and_then(|n| escalations.get(n)) else {
-        return Some("its escalation does not exist".into());
+
+    /// `rolebinding NS/NAME` or `clusterrolebinding NAME`, as kubectl names them.
+    pub fn describe(&self) -> String {
+        match (&self.kind, &self.namespace) {
+            (GrantKind::KubernetesRoleBinding, Some(ns)) => format!("rolebinding {ns}/{}", self.name),
+            (GrantKind::KubernetesRoleBinding, None) => format!("rolebinding {}", self.name),
+            (GrantKind::KubernetesClusterRoleBinding, _) => format!("clusterrolebinding {}", self.name),
+        }
+    }
+}
+
+/// What the reaper knows of one escalation. Read from untyped JSON, so no
+/// object a user wrote, however malformed, can fail a pass: a field that
+/// does not parse is simply not known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub uid: String,
+    /// `status.state`, written by the controller alone.
+    pub state: Option<String>,
+    /// `status.expiresAt`, written by the controller alone: unlike a
+    /// binding's annotation, no namespace admin can move it.
+    pub expires_at: Option<jiff::Timestamp>,
+    /// `spec.revoked`: the requestor or an admin ended it early.
+    pub revoked: bool,
+    /// `metadata.deletionTimestamp` is set: someone deleted it.
+    pub deleting: bool,
+    /// The bindings `status.grantRefs` names.
+    pub grants: Vec<GrantObjectRef>,
+}
+
+impl Seen {
+    /// Reads an escalation's `spec` and `status` as JSON.
+    pub fn read(uid: String, deleting: bool, object: &serde_json::Value) -> Self {
+        let status = &object["status"];
+        let refs = status["grantRefs"].as_array().map(Vec::as_slice).unwrap_or_default();
+        Seen {
+            uid,
+            state: status["state"].as_str().map(String::from),
+            expires_at: status["expiresAt"].as_str().and_then(|t| t.parse().ok()),
+            revoked: object["spec"]["revoked"].as_bool() == Some(true),
+            deleting,
+            grants: refs.iter().filter_map(|r| serde_json::from_value(r["ref"].clone()).ok()).collect(),
+        }
+    }
+
+    /// Whether status names this very binding: the controller records a
+    /// binding before it creates it, and nobody else writes status.
+    fn records(&self, found: &Found) -> bool {
+        self.grants.iter().any(|r| {
+            r.kind == found.kind
+                && r.name == found.name
+                && (found.kind == GrantKind::KubernetesClusterRoleBinding || r.namespace == found.namespace)
+                && r.uid.as_ref().is_none_or(|uid| *uid == found.uid)
+        })
+    }
+}
+
+/// Why the reaper deletes a binding, and how urgently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reap {
+    pub why: String,
+    pub urgency: Urgency,
+}
+
+/// A pass may run out of time, so due bindings are deleted in this order
+/// (smallest first): what grants the most, and what kudo itself recorded,
+/// before what anyone can create in bulk; the longest overdue first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Urgency {
+    pub reach: Reach,
+    pub provenance: Provenance,
+    /// Since when it should have been gone (never after the pass's `now`).
+    pub due_since: jiff::Timestamp,
+}
+
+/// ClusterRoleBindings first: they grant in every namespace, and only
+/// cluster admins (and kudo) can create them, so nobody can flood them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    Cluster,
+    Namespace,
+}
+
+/// A binding its escalation's status names is a grant kudo made; a
+/// namespace admin can create any number of the others (copying kudo's
+/// labels, an escalation's name and UID, any annotation), none of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Provenance {
+    Recorded,
+    Unrecorded,
+}
+
+/// Why the reaper deletes `found`, and how urgently, or `None` to keep it.
+/// A binding ends at the earliest of its own `expires-at` annotation
+/// (anyone who may edit the binding can move that, so it may only bring
+/// the end forward) and what its escalation says: `status.expiresAt`,
+/// `spec.revoked`, deletion, a final state.
+pub fn reap_decision(found: &Found, escalations: &HashMap<String, Seen>, now: jiff::Timestamp) -> Option<Reap> {
+    let named = found.escalation.as_deref().and_then(|n| escalations.get(n));
+    let owner = named.filter(|seen| found.owners.contains(&seen.uid));
+    let urgency = |due: jiff::Timestamp| Urgency {
+        reach: match found.kind {
+            GrantKind::KubernetesClusterRoleBinding => Reach::Cluster,
+            GrantKind::KubernetesRoleBinding => Reach::Namespace,
+        },
+        provenance: if owner.is_some_and(|seen| seen.records(found)) {
+            Provenance::Recorded
+        } else {
+            Provenance::Unrecorded
+        },
+        due_since: due.min(now),
     };
-    if !meta.owner_references.iter().flatten().any(|o| o.uid == seen.uid) {
-        return Some("it is not owned by the escalation of that name".into());
+    let reap = |why: String, due: jiff::Timestamp| Some(Reap { why, urgency: urgency(due) });
+    let annotated = match found.expires_at.as_deref().map(str::parse::<jiff::Timestamp>) {
+        None => return reap(format!("it has no {EXPIRES_AT_ANNOTATION} annotation"), now),
+        Some(Err(_)) => return reap(format!("its {EXPIRES_AT_ANNOTATION} annotation is not a time"), now),
+        Some(Ok(at)) => at,
+    };
+    match owner.and_then(|seen| seen.expires_at) {
+        Some(at) if at < annotated && at <= now => return reap(format!("its escalation expired at {at}"), at),
+        _ if annotated <= now => return reap(format!("it expired at {annotated}"), annotated),
+        _ => {}
+    }
+    if named.is_none() {
+        return reap("its escalation does not exist".into(), now);
+    }
+    let Some(seen) = owner else { return reap("it is not owned by the escalation of that name".into(), now) };
+    if seen.revoked {
+        return reap("its escalation was revoked".into(), now);
+    }
+    if seen.deleting {
+        return reap("its escalation is being deleted".into(), now);
     }
     match seen.state.as_deref() {
         Some("PENDING" | "ACCEPTED") => None,
-        Some(state) => Some(format!("its escalation is {state}")),
-        None => Some("its escalation was never evaluated".into()),
+        Some(state) => reap(format!("its escalation is {state}"), now),
+        None => reap("its escalation was never evaluated".into(), now),
+    }
+}
+
+/// Whether a reap decision made from `escalations` may be wrong because
+/// the escalation is newer than that list: it names none there, or another
+/// instance. A binding that names no escalation at all, or whose own
+/// annotation is past, is due whatever any list says.
+pub fn awaits_newer_escalation(found: &Found, escalations: &HashMap<String, Seen>, now: jiff::Timestamp) -> bool {
+    let annotated_past =
+        found.expires_at.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok()).is_some_and(|at| at <= now);
+    let Some(name) = found.escalation.as_deref() else { return false };
+    !annotated_past && escalations.get(name).is_none_or(|seen| !found.owners.contains(&seen.uid))
+}
+
+/// The order a pass deletes due bindings in: by [`Urgency`], then by
+/// namespace and name, so two passes over the same cluster agree.
+fn order_key(due: &(Found, Reap)) -> (Urgency, &Option<String>, &str) {
+    (due.1.urgency, &due.0.namespace, &due.0.name)
+}
+
+/// Sorts due bindings into the order a pass deletes them.
+pub fn reap_order(due: &mut [(Found, Reap)]) {
+    due.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+}
+
+/// The `cap` most urgent of the due bindings a pass lists. Anyone who may
+/// create bindings can create more than a pass can delete within its
+/// budget; holding all of them would let them exhaust the reaper's memory,
+/// and those beyond what a pass can reach wait for the next one anyway.
+#[derive(Debug)]
+pub struct MostUrgent {
+    cap: usize,
+    /// A max-heap: the least urgent kept is on top, the first to give way.
+    heap: std::collections::BinaryHeap<ByUrgency>,
+    /// How many due bindings gave way to more urgent ones.
+    pub passed_over: usize,
+}
+
+#[derive(Debug)]
+struct ByUrgency((Found, Reap));
+
+impl PartialEq for ByUrgency {
+    fn eq(&self, other: &Self) -> bool {
+        order_key(&self.0) == order_key(&other.0)
+    }
+}
+impl Eq for ByUrgency {}
+impl PartialOrd for ByUrgency {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByUrgency {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        order_key(&self.0).cmp(&order_key(&other.0))
+    }
+}
+
+impl MostUrgent {
+    pub fn new(cap: usize) -> Self {
+        Self { cap, heap: std::collections::BinaryHeap::new(), passed_over: 0 }
+    }
+
+    pub fn push(&mut self, found: Found, reap: Reap) {
+        self.heap.push(ByUrgency((found, reap)));
+        if self.heap.len() > self.cap {
+            self.heap.pop();
+            self.passed_over += 1;
+        }
+    }
+
+    /// The bindings kept, most urgent first.
+    pub fn into_sorted(self) -> Vec<(Found, Reap)> {
+        self.heap.into_sorted_vec().into_iter().map(|d| d.0).collect()
     }
 }
 
@@ -306,24 +519,146 @@ mod tests {
         assert!(!is_kudos(&other, &grant, &ours), "a namesake escalation's binding");
     }
 
+    fn seen_of(esc: &Escalation) -> HashMap<String, Seen> {
+        let json = serde_json::to_value(esc).unwrap();
+        let seen = Seen::read(esc.metadata.uid.clone().unwrap(), false, &json);
+        HashMap::from([(esc.metadata.name.clone().unwrap(), seen)])
+    }
+
+    fn why(found: &Found, seen: &HashMap<String, Seen>, now: jiff::Timestamp) -> Option<String> {
+        reap_decision(found, seen, now).map(|r| r.why)
+    }
+
     #[test]
     fn the_reaper_keeps_only_unexpired_bindings_of_live_escalations() {
         let (esc, grant) = accepted("e1", "uid-1");
-        let b = binding(&esc, &grant).unwrap();
+        let b = Found::of(&binding(&esc, &grant).unwrap());
         let before = t("2026-11-23T10:30:00Z");
         let seen = |state: &str, uid: &str| {
-            HashMap::from([("e1".to_string(), Seen { uid: uid.into(), state: Some(state.into()) })])
+            let mut s = seen_of(&esc);
+            let e1 = s.get_mut("e1").unwrap();
+            e1.state = Some(state.into());
+            e1.uid = uid.into();
+            s
         };
-        assert_eq!(reap_reason(&b, &seen("ACCEPTED", "uid-1"), before), None);
-        assert!(reap_reason(&b, &seen("ACCEPTED", "uid-1"), t("2026-11-23T11:00:00Z")).unwrap().contains("expired"));
-        assert!(reap_reason(&b, &seen("EXPIRED", "uid-1"), before).unwrap().contains("EXPIRED"));
-        assert!(reap_reason(&b, &seen("ACCEPTED", "uid-9"), before).unwrap().contains("not owned"));
-        assert!(reap_reason(&b, &HashMap::new(), before).unwrap().contains("does not exist"));
-        let mut bare = b.clone();
-        if let Binding::Namespaced(rb) = &mut bare {
-            rb.metadata.annotations = Some(BTreeMap::from([(EXPIRES_AT_ANNOTATION.into(), "soon".into())]));
+        assert_eq!(why(&b, &seen("ACCEPTED", "uid-1"), before), None);
+        assert!(why(&b, &seen("ACCEPTED", "uid-1"), t("2026-11-23T11:00:00Z")).unwrap().contains("expired"));
+        assert!(why(&b, &seen("EXPIRED", "uid-1"), before).unwrap().contains("EXPIRED"));
+        assert!(why(&b, &seen("ACCEPTED", "uid-9"), before).unwrap().contains("not owned"));
+        assert!(why(&b, &HashMap::new(), before).unwrap().contains("does not exist"));
+        let bare = Found { expires_at: Some("soon".into()), ..b.clone() };
+        assert!(why(&bare, &seen("ACCEPTED", "uid-1"), before).unwrap().contains("not a time"));
+        let none = Found { expires_at: None, ..b };
+        assert!(why(&none, &seen("ACCEPTED", "uid-1"), before).unwrap().contains("no k8s.kudo.dev/expires-at"));
+    }
+
+    #[test]
+    fn the_reaper_takes_the_earliest_end_of_binding_and_escalation() {
+        let (mut esc, grant) = accepted("e1", "uid-1");
+        let b = Found::of(&binding(&esc, &grant).unwrap());
+        let (before, after) = (t("2026-11-23T10:30:00Z"), t("2026-11-23T11:00:01Z"));
+        // A namespace admin pushed the annotation out: status.expiresAt still ends it.
+        let pushed = Found { expires_at: Some("2099-01-01T00:00:00Z".into()), ..b.clone() };
+        assert_eq!(why(&pushed, &seen_of(&esc), before), None);
+        let reap = reap_decision(&pushed, &seen_of(&esc), after).unwrap();
+        assert_eq!(reap.why, "its escalation expired at 2026-11-23T11:00:00Z");
+        assert_eq!(reap.urgency.due_since, t("2026-11-23T11:00:00Z"));
+        // Pulled in, the annotation ends it earlier than status says.
+        let pulled = Found { expires_at: Some("2026-11-23T10:00:00Z".into()), ..b.clone() };
+        assert!(why(&pulled, &seen_of(&esc), before).unwrap().contains("it expired at 2026-11-23T10:00:00Z"));
+        // Revoked, or deleted, ends it at once.
+        esc.spec.revoked = true;
+        assert_eq!(why(&pushed, &seen_of(&esc), before).as_deref(), Some("its escalation was revoked"));
+        esc.spec.revoked = false;
+        let mut deleting = seen_of(&esc);
+        deleting.get_mut("e1").unwrap().deleting = true;
+        assert_eq!(why(&pushed, &deleting, before).as_deref(), Some("its escalation is being deleted"));
+        // A namesake's status says nothing about a binding it does not own.
+        let mut other = seen_of(&esc);
+        other.get_mut("e1").unwrap().uid = "uid-9".into();
+        assert!(why(&pushed, &other, after).unwrap().contains("not owned"));
+    }
+
+    #[test]
+    fn only_a_binding_of_an_unknown_or_other_escalation_awaits_a_newer_list() {
+        let (esc, grant) = accepted("e1", "uid-1");
+        let ours = Found::of(&binding(&esc, &grant).unwrap());
+        let seen = seen_of(&esc);
+        let now = t("2026-11-23T10:30:00Z");
+        assert!(!awaits_newer_escalation(&ours, &seen, now));
+        assert!(awaits_newer_escalation(&ours, &HashMap::new(), now), "created after the list was taken?");
+        let mut other = seen.clone();
+        other.get_mut("e1").unwrap().uid = "uid-2".into();
+        assert!(awaits_newer_escalation(&ours, &other, now), "a new instance of the name?");
+        let unlabelled = Found { escalation: None, ..ours.clone() };
+        assert!(!awaits_newer_escalation(&unlabelled, &HashMap::new(), now));
+        assert!(!awaits_newer_escalation(&ours, &HashMap::new(), t("2026-11-23T11:00:00Z")), "expired anyway");
+    }
+
+    #[test]
+    fn escalations_that_do_not_parse_are_read_as_far_as_they_do() {
+        let seen = Seen::read(
+            "u".into(),
+            false,
+            &serde_json::json!({
+                "spec": {"revoked": "yes"},
+                "status": {"state": 7, "expiresAt": "tomorrow", "grantRefs": [{"ref": 1}, "x", {"ref": {"kind": "KubernetesRoleBinding", "name": "n"}}]},
+            }),
+        );
+        assert_eq!(seen.state, None);
+        assert_eq!(seen.expires_at, None);
+        assert!(!seen.revoked);
+        assert_eq!(seen.grants.len(), 1);
+        assert_eq!(
+            Seen::read("u".into(), true, &serde_json::Value::Null),
+            Seen { uid: "u".into(), deleting: true, ..Seen::default() }
+        );
+    }
+
+    #[test]
+    fn the_reaper_deletes_cluster_wide_then_recorded_then_the_longest_overdue_first() {
+        let (esc, grant) = accepted("e1", "uid-1");
+        let ours = Found::of(&binding(&esc, &grant).unwrap());
+        let seen = seen_of(&esc);
+        let now = t("2026-11-23T12:00:00Z");
+        let cluster = Found {
+            kind: GrantKind::KubernetesClusterRoleBinding,
+            namespace: None,
+            name: "kudo-x-0".into(),
+            escalation: Some("gone".into()),
+            ..ours.clone()
+        };
+        // A namespace admin's copy: kudo's labels, the escalation's name and UID, an old expiry.
+        let copy = Found { name: "junk-1".into(), expires_at: Some("1970-01-01T00:00:00Z".into()), ..ours.clone() };
+        let junk = Found { name: "junk-0".into(), escalation: Some("gone".into()), expires_at: None, ..ours.clone() };
+        let older = Found { name: "junk-2".into(), ..copy.clone() };
+        let mut due: Vec<(Found, Reap)> = [junk, copy, older, ours.clone(), cluster]
+            .into_iter()
+            .map(|f| {
+                let r = reap_decision(&f, &seen, now).unwrap();
+                (f, r)
+            })
+            .collect();
+        reap_order(&mut due);
+        let names: Vec<&str> = due.iter().map(|(f, _)| f.name.as_str()).collect();
+        assert_eq!(names, ["kudo-x-0", "kudo-e1-0", "junk-1", "junk-2", "junk-0"]);
+        // Kept to a cap, the most urgent stay, in the same order.
+        let mut top = MostUrgent::new(3);
+        for d in due.iter().rev() {
+            top.push(d.0.clone(), d.1.clone());
         }
-        assert!(reap_reason(&bare, &seen("ACCEPTED", "uid-1"), before).unwrap().contains("not a time"));
+        assert_eq!(top.passed_over, 2);
+        let kept: Vec<String> = top.into_sorted().into_iter().map(|(f, _)| f.name).collect();
+        assert_eq!(kept, ["kudo-x-0", "kudo-e1-0", "junk-1"]);
+        assert_eq!(due[1].1.urgency.provenance, Provenance::Recorded);
+        assert_eq!(due[2].1.urgency.provenance, Provenance::Unrecorded, "copying the UID does not make it kudo's");
+        // A recorded UID must match too: a binding recreated under the same name is not the one kudo made.
+        let mut created = seen.clone();
+        created.get_mut("e1").unwrap().grants[0].uid = Some("another".into());
+        let r = reap_decision(&ours, &created, now).unwrap();
+        assert_eq!(r.urgency.provenance, Provenance::Unrecorded);
+        assert_eq!(ours.describe(), "rolebinding app/kudo-e1-0");
+        assert_eq!(due[0].0.describe(), "clusterrolebinding kudo-x-0");
     }
 
     #[test]

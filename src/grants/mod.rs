@@ -3,11 +3,15 @@
 //! and when a live one is tampered with, kudo's, or an orphan, is decided in
 //! [`crate::engine::binding`].
 
+use std::fmt::Debug;
+
+use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
 use kube::{
-    Api, Client,
+    Api, Client, Resource,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions},
 };
+use serde::{Serialize, de::DeserializeOwned};
 
 pub mod reap;
 
@@ -15,9 +19,90 @@ use crate::{
     api::{ESCALATION_LABEL, Escalation, FIELD_MANAGER, GrantKind, GrantObjectRef, GrantRef},
     engine::{
         Observation,
-        binding::{Binding, binding, is_kudos, managed_selector, observe},
+        binding::{Binding, Found, binding, is_kudos, managed_selector, observe},
     },
 };
+
+/// RoleBinding and ClusterRoleBinding, so that every call on bindings is
+/// written once, generic over the kind; [`with_kind!`] picks the type a
+/// [`GrantKind`] names.
+trait BindingKind:
+    Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Serialize + Send + Sync + 'static
+{
+    /// The API in `namespace` (ignored by cluster-scoped kinds), or across
+    /// all namespaces with `None`.
+    fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
+    fn into_binding(self) -> Binding;
+    fn of(binding: &Binding) -> Option<&Self>;
+}
+
+impl BindingKind for RoleBinding {
+    fn api(client: Client, namespace: Option<&str>) -> Api<Self> {
+        match namespace {
+            Some(ns) => Api::namespaced(client, ns),
+            None => Api::all(client),
+        }
+    }
+    fn into_binding(self) -> Binding {
+        Binding::Namespaced(self)
+    }
+    fn of(binding: &Binding) -> Option<&Self> {
+        match binding {
+            Binding::Namespaced(b) => Some(b),
+            Binding::Cluster(_) => None,
+        }
+    }
+}
+
+impl BindingKind for ClusterRoleBinding {
+    fn api(client: Client, _namespace: Option<&str>) -> Api<Self> {
+        Api::all(client)
+    }
+    fn into_binding(self) -> Binding {
+        Binding::Cluster(self)
+    }
+    fn of(binding: &Binding) -> Option<&Self> {
+        match binding {
+            Binding::Cluster(b) => Some(b),
+            Binding::Namespaced(_) => None,
+        }
+    }
+}
+
+/// Evaluates `$body` with the type alias `$K` naming the Rust type of the
+/// binding kind `$kind`: the one place a kind is matched on.
+macro_rules! with_kind {
+    ($kind:expr, $K:ident => $body:expr) => {
+        match $kind {
+            GrantKind::KubernetesRoleBinding => {
+                type $K = RoleBinding;
+                $body
+            }
+            GrantKind::KubernetesClusterRoleBinding => {
+                type $K = ClusterRoleBinding;
+                $body
+            }
+        }
+    };
+}
+
+/// Every object `lp` selects, one page (`lp.limit`) at a time, following
+/// the continue token: the one pager of the sweep and the reaper, so that
+/// neither holds a large cluster's list whole.
+pub fn pages<K>(api: Api<K>, lp: ListParams) -> impl Stream<Item = Result<Vec<K>, kube::Error>> + Send
+where
+    K: Clone + Debug + DeserializeOwned + Send + 'static,
+{
+    futures::stream::try_unfold(Some(lp), move |next| {
+        let api = api.clone();
+        async move {
+            let Some(lp) = next else { return Ok(None) };
+            let list = api.list(&lp).await?;
+            let token = list.metadata.continue_.filter(|t| !t.is_empty());
+            Ok(Some((list.items, token.map(|t| lp.continue_token(&t)))))
+        }
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -63,32 +148,17 @@ impl Grants {
         Self { client }
     }
 
-    fn role_bindings(&self, namespace: &str) -> Api<RoleBinding> {
-        Api::namespaced(self.client.clone(), namespace)
-    }
-
-    fn cluster_role_bindings(&self) -> Api<ClusterRoleBinding> {
-        Api::all(self.client.clone())
+    fn api<K: BindingKind>(&self, namespace: Option<&str>) -> Api<K> {
+        K::api(self.client.clone(), namespace)
     }
 
     /// The live binding a ref names, if any.
     pub async fn get(&self, grant: &GrantRef) -> Result<Option<Binding>, GrantError> {
-        let name = &grant.reference.name;
-        let err = |source| GrantError::Api {
-            action: "reading",
-            kind: kind_name(grant.reference.kind),
-            name: name.clone(),
-            source,
-        };
-        Ok(match grant.reference.kind {
-            GrantKind::KubernetesRoleBinding => {
-                let ns = grant.reference.namespace.as_deref().unwrap_or_default();
-                self.role_bindings(ns).get_opt(name).await.map_err(err)?.map(Binding::Namespaced)
-            }
-            GrantKind::KubernetesClusterRoleBinding => {
-                self.cluster_role_bindings().get_opt(name).await.map_err(err)?.map(Binding::Cluster)
-            }
-        })
+        let r = &grant.reference;
+        let ns = Some(r.namespace.as_deref().unwrap_or_default());
+        with_kind!(r.kind, K => self.api::<K>(ns).get_opt(&r.name).await.map(|b| b.map(K::into_binding))).map_err(
+            |source| GrantError::Api { action: "reading", kind: kind_name(r.kind), name: r.name.clone(), source },
+        )
     }
 
     /// Creates the binding. If one of that name exists already (a retry after
@@ -102,13 +172,12 @@ impl Grants {
         let desired = binding(escalation, grant).ok_or(GrantError::Unidentified)?;
         let name = grant.reference.name.clone();
         let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-        let created = match &desired {
-            Binding::Namespaced(b) => {
-                let ns = grant.reference.namespace.as_deref().unwrap_or_default();
-                self.role_bindings(ns).create(&params, b).await.map(|b| b.metadata)
-            }
-            Binding::Cluster(b) => self.cluster_role_bindings().create(&params, b).await.map(|b| b.metadata),
-        };
+        let ns = Some(grant.reference.namespace.as_deref().unwrap_or_default());
+        let created = with_kind!(grant.reference.kind, K => match K::of(&desired) {
+            Some(body) => self.api::<K>(ns).create(&params, body).await.map(|b| b.meta().clone()),
+            // `binding` builds the kind its ref names.
+            None => return Err(GrantError::Unidentified),
+        });
         match created {
             Ok(meta) => Ok(Ok(Written { uid: meta.uid, resource_version: meta.resource_version })),
             Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -153,129 +222,90 @@ impl Grants {
     /// Deletes one binding preconditioned on `uid`; 404 is success. A binding
     /// held by a finalizer someone else added keeps granting while it is
     /// terminating (the RBAC authorizer honours it), so kudo removes the
-    /// finalizers of a binding it owns and confirms it is gone.
+    /// finalizers of a binding it owns and confirms it is gone. Two requests
+    /// at most, and no read: the reaper, which has no `get`, goes this way.
     async fn delete(&self, kind: GrantKind, reference: &GrantObjectRef, uid: &str) -> Result<(), GrantError> {
+        with_kind!(kind, K => self.delete_as::<K>(reference, uid).await)
+    }
+
+    async fn delete_as<K: BindingKind>(&self, reference: &GrantObjectRef, uid: &str) -> Result<(), GrantError> {
         let name = &reference.name;
-        let ns = reference.namespace.as_deref().unwrap_or_default();
-        let kind_name = kind_name(kind);
+        let api = self.api::<K>(Some(reference.namespace.as_deref().unwrap_or_default()));
+        let kind_name = kind_name(reference.kind);
         let err = |action, source| GrantError::Api { action, kind: kind_name, name: name.clone(), source };
         let mut params = DeleteParams::background();
         params.preconditions = Some(Preconditions { uid: Some(uid.to_string()), resource_version: None });
-        let deleted = match kind {
-            GrantKind::KubernetesRoleBinding => {
-                self.role_bindings(ns).delete(name, &params).await.map(|e| e.left().map(|b| b.metadata))
-            }
-            GrantKind::KubernetesClusterRoleBinding => {
-                self.cluster_role_bindings().delete(name, &params).await.map(|e| e.left().map(|b| b.metadata))
-            }
-        };
-        let still = match deleted {
-            Ok(still) => still,
+        let still = match api.delete(name, &params).await {
+            Ok(still) => still.left(),
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
             Err(source) => return Err(err("deleting", source)),
         };
         // The API server answers a delete with a Status, or with the object:
         // as it was (gone), or terminating when finalizers hold it.
-        let Some(meta) = still.filter(|m| m.finalizers.as_ref().is_some_and(|f| !f.is_empty())) else {
+        let Some(meta) =
+            still.map(|b| b.meta().clone()).filter(|m| m.finalizers.as_ref().is_some_and(|f| !f.is_empty()))
+        else {
             return Ok(());
         };
-        tracing::warn!(binding = %name, finalizers = ?meta.finalizers, "removing foreign finalizers from a kudo binding being reclaimed");
+        tracing::warn!(binding = %name, finalizers = ?meta.finalizers, "removing foreign finalizers from a kudo binding being deleted");
         let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
             {"op": "test", "path": "/metadata/uid", "value": uid},
             {"op": "remove", "path": "/metadata/finalizers"},
         ]))
         .map_err(|e| err("patching", kube::Error::SerdeError(e)))?;
         let pp = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() };
-        let patched = match kind {
-            GrantKind::KubernetesRoleBinding => {
-                self.role_bindings(ns).patch(name, &pp, &Patch::<()>::Json(patch)).await.map(|_| ())
-            }
-            GrantKind::KubernetesClusterRoleBinding => {
-                self.cluster_role_bindings().patch(name, &pp, &Patch::<()>::Json(patch)).await.map(|_| ())
-            }
-        };
-        match patched {
+        match api.patch(name, &pp, &Patch::<()>::Json(patch)).await {
+            // Once an object is terminating no finalizer can be added to
+            // it, so an update that leaves it none has deleted it: the
+            // answer shows what it held when it went.
+            Ok(after) if after.meta().finalizers.as_ref().is_none_or(|f| f.is_empty()) => Ok(()),
+            Ok(_) => Err(GrantError::Terminating { kind: kind_name, name: name.clone() }),
             // Gone (404), or no longer that object (the `test` failed: 422).
-            Ok(()) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => {}
-            Err(source) => return Err(err("removing finalizers from", source)),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => Ok(()),
+            Err(source) => Err(err("removing finalizers from", source)),
         }
-        let gone = match kind {
-            GrantKind::KubernetesRoleBinding => {
-                self.role_bindings(ns).get_opt(name).await.map(|b| b.map(|b| b.metadata.uid))
-            }
-            GrantKind::KubernetesClusterRoleBinding => {
-                self.cluster_role_bindings().get_opt(name).await.map(|b| b.map(|b| b.metadata.uid))
-            }
-        }
-        .map_err(|source| err("reading", source))?
-        .is_none_or(|live| live.as_deref() != Some(uid));
-        if gone { Ok(()) } else { Err(GrantError::Terminating { kind: kind_name, name: name.clone() }) }
     }
 
-    /// One page of the bindings of one kind carrying kudo's managed-by label,
-    /// cluster-wide, and the token for the next page. Paged so a sweep of a
-    /// large cluster holds a page in memory, not every binding.
-    pub async fn list_managed_page(
-        &self,
-        cluster: bool,
-        token: Option<&str>,
-    ) -> Result<(Vec<Binding>, Option<String>), GrantError> {
-        let mut lp = ListParams::default().labels(&managed_selector()).limit(SWEEP_PAGE);
-        if let Some(token) = token {
-            lp = lp.continue_token(token);
-        }
-        let err = |kind, source| GrantError::Api { action: "listing", kind, name: String::new(), source };
-        if cluster {
-            let list = self.cluster_role_bindings().list(&lp).await.map_err(|e| err("ClusterRoleBindings", e))?;
-            Ok((list.items.into_iter().map(Binding::Cluster).collect(), list.metadata.continue_))
-        } else {
-            let list =
-                Api::<RoleBinding>::all(self.client.clone()).list(&lp).await.map_err(|e| err("RoleBindings", e))?;
-            Ok((list.items.into_iter().map(Binding::Namespaced).collect(), list.metadata.continue_))
-        }
+    /// The bindings of one kind carrying kudo's managed-by label,
+    /// cluster-wide, a page at a time.
+    pub fn managed_pages(&self, kind: GrantKind) -> BoxStream<'static, Result<Vec<Binding>, GrantError>> {
+        self.pages(kind, &managed_selector())
+    }
+
+    fn pages(&self, kind: GrantKind, selector: &str) -> BoxStream<'static, Result<Vec<Binding>, GrantError>> {
+        let lp = ListParams::default().labels(selector).limit(PAGE);
+        let err =
+            move |source| GrantError::Api { action: "listing", kind: kind_plural(kind), name: String::new(), source };
+        with_kind!(kind, K => pages(self.api::<K>(None), lp)
+            .map_ok(|page| page.into_iter().map(K::into_binding).collect())
+            .map_err(err)
+            .boxed())
     }
 
     /// The bindings labelled for one escalation.
     pub async fn list_managed_for(&self, escalation: &str) -> Result<Vec<Binding>, GrantError> {
-        self.list(&format!("{},{ESCALATION_LABEL}={escalation}", managed_selector())).await
-    }
-
-    async fn list(&self, selector: &str) -> Result<Vec<Binding>, GrantError> {
-        let lp = ListParams::default().labels(selector);
-        let err = |kind, source| GrantError::Api { action: "listing", kind, name: String::new(), source };
-        let mut out: Vec<Binding> = Api::<RoleBinding>::all(self.client.clone())
-            .list(&lp)
-            .await
-            .map_err(|e| err("RoleBindings", e))?
-            .items
-            .into_iter()
-            .map(Binding::Namespaced)
-            .collect();
-        out.extend(
-            self.cluster_role_bindings()
-                .list(&lp)
-                .await
-                .map_err(|e| err("ClusterRoleBindings", e))?
-                .items
-                .into_iter()
-                .map(Binding::Cluster),
-        );
+        let selector = format!("{},{ESCALATION_LABEL}={escalation}", managed_selector());
+        let mut out = Vec::new();
+        for kind in [GrantKind::KubernetesRoleBinding, GrantKind::KubernetesClusterRoleBinding] {
+            let mut pages = self.pages(kind, &selector);
+            while let Some(page) = pages.try_next().await? {
+                out.extend(page);
+            }
+        }
         Ok(out)
     }
 
     /// Deletes a binding found by the sweep or the reaper, preconditioned
     /// on its UID; gone or replaced since the list counts as done.
-    pub async fn delete_found(&self, found: &Binding) -> Result<(), GrantError> {
-        let meta = found.metadata();
+    pub async fn delete_found(&self, found: &Found) -> Result<(), GrantError> {
         let reference = GrantObjectRef {
-            kind: found.grant_kind(),
-            name: meta.name.clone().unwrap_or_default(),
-            namespace: meta.namespace.clone(),
+            kind: found.kind,
+            name: found.name.clone(),
+            namespace: found.namespace.clone(),
             uid: None,
             resource_version: None,
         };
-        match self.delete(reference.kind, &reference, meta.uid.as_deref().unwrap_or_default()).await {
+        match self.delete(found.kind, &reference, &found.uid).await {
             Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(()),
             done => done,
         }
@@ -289,4 +319,12 @@ fn kind_name(kind: GrantKind) -> &'static str {
     }
 }
 
-const SWEEP_PAGE: u32 = 500;
+fn kind_plural(kind: GrantKind) -> &'static str {
+    match kind {
+        GrantKind::KubernetesRoleBinding => "RoleBindings",
+        GrantKind::KubernetesClusterRoleBinding => "ClusterRoleBindings",
+    }
+}
+
+/// Objects per list request.
+const PAGE: u32 = 500;

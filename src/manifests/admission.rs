@@ -7,7 +7,7 @@ use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, Val
 use serde_json::{Value, json};
 
 use super::{BoxError, Doc, Options, labels};
-use crate::api::{GROUP, LEASE_NAME, MAX_GRANTS};
+use crate::api::{GROUP, LEASE_NAME, MANAGED_BY_LABEL, MANAGED_BY_VALUE, MAX_GRANTS, RBAC_GROUP};
 
 pub const ESCALATION_IDENTITY: &str = "kudo-escalation-identity";
 pub const ESCALATION_REVOKE: &str = "kudo-escalation-revoke";
@@ -16,6 +16,10 @@ pub const STATUS_WRITER: &str = "kudo-status-writer";
 pub const POLICY_BIND: &str = "kudo-policy-bind";
 pub const METADATA_GUARD: &str = "kudo-metadata-guard";
 pub const LEADER_LEASE: &str = "kudo-leader-lease";
+/// Confines the reaper to kudo's bindings. Not one of [`GUARDS`]: it limits
+/// what a stolen reaper token could do, and no decision of the controller
+/// depends on it.
+pub const REAPER_SCOPE: &str = "kudo-reaper-scope";
 
 /// The admission policies (each bound under its own name) the controller
 /// requires before it accepts anything: without any of them, a requestor
@@ -219,6 +223,47 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
         )),
     )];
 
+    // The reaper removes foreign finalizers from expired kudo bindings (a
+    // terminating binding still grants), so it holds `patch` as well as
+    // `delete` on every binding: RBAC cannot scope a rule by label. This
+    // keeps both to kudo-labelled bindings, and its patches to finalizers
+    // (RBAC's escalation check already stops it from granting anything).
+    let reaper = opts.reaper_username();
+    let subjects = |obj: &str| format!("(has({obj}.subjects) ? {obj}.subjects : [])");
+    let reaper_scope = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": REAPER_SCOPE, "labels": labels()},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [RBAC_GROUP], "apiVersions": ["*"], "operations": ["UPDATE", "DELETE"],
+                "resources": ["rolebindings", "clusterrolebindings"],
+            }]},
+            "matchConditions": [{"name": "reaper", "expression": format!("request.userInfo.username == '{reaper}'")}],
+            "validations": [
+                validation(
+                    &format!(
+                        "has(oldObject.metadata.labels) && '{MANAGED_BY_LABEL}' in oldObject.metadata.labels && oldObject.metadata.labels['{MANAGED_BY_LABEL}'] == '{MANAGED_BY_VALUE}'"
+                    ),
+                    &format!("the kudo reaper may delete or change only kudo's bindings (labelled {MANAGED_BY_LABEL}={MANAGED_BY_VALUE})"),
+                    None,
+                ),
+                validation(
+                    &format!(
+                        "request.operation != 'UPDATE' || ({} && {} && {} && {} == {})",
+                        same("labels", "{}"),
+                        same("annotations", "{}"),
+                        same("ownerReferences", "[]"),
+                        subjects("object"),
+                        subjects("oldObject"),
+                    ),
+                    "the kudo reaper may only remove the finalizers of a kudo binding",
+                    None,
+                ),
+            ],
+        },
+    });
+
     let definitions = [
         policy(ESCALATION_IDENTITY, &["escalations"], &["CREATE", "UPDATE"], escalation, None),
         policy(ESCALATION_REVOKE, &["escalations"], &["UPDATE"], revoke, None),
@@ -240,6 +285,7 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
             ]),
         ),
         policy(METADATA_GUARD, &["escalations", "escalationreviews"], &["CREATE", "UPDATE"], metadata, None),
+        reaper_scope,
     ];
     // The leader Lease: whoever else could write it (anyone with update on
     // Leases in kudo's namespace) could name a holder that never renews,

@@ -4,6 +4,7 @@ use k8s_openapi::api::{apps::v1::Deployment, batch::v1::CronJob};
 use serde_json::json;
 
 use super::{BoxError, Doc, Options, labels, typed};
+use crate::grants::reap::DEFAULT_BUDGET as REAP_BUDGET;
 
 pub const HTTP_PORT: u16 = 8080;
 
@@ -42,7 +43,8 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {"spec": {
                     "backoffLimit": 0,
-                    "activeDeadlineSeconds": 55,
+                    // The pass stops at its budget; the rest is time to start, connect and exit.
+                    "activeDeadlineSeconds": REAP_BUDGET.as_secs() + 10,
                     "ttlSecondsAfterFinished": 600,
                     "template": {
                         "metadata": {"labels": reaper_labels},
@@ -53,7 +55,7 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                             "containers": [{
                                 "name": "reaper",
                                 "image": opts.image,
-                                "args": ["reap"],
+                                "args": ["reap", format!("--budget={}s", REAP_BUDGET.as_secs())],
                                 "resources": {
                                     "requests": {"cpu": "10m", "memory": "16Mi"},
                                     "limits": {"memory": "64Mi"},

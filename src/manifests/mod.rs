@@ -50,6 +50,11 @@ impl Options {
     pub fn controller_username(&self) -> String {
         format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
     }
+
+    /// The username the API server gives the reaper CronJob.
+    pub fn reaper_username(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, rbac::REAPER)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -134,11 +134,16 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
             json!({
                 "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                 "metadata": meta(REAPER),
-                // Only what one reaper pass needs; it deletes only kudo-labelled bindings.
+                // Only what one reaper pass needs. patch: removing foreign
+                // finalizers from expired kudo bindings, since a terminating
+                // binding still grants. The admission policy kudo-reaper-scope
+                // keeps delete and patch to kudo-labelled bindings, and patch
+                // to finalizers.
                 "rules": [
-                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["get", "list"]},
+                    // list: once a pass; no escalation is read on its own.
+                    {"apiGroups": [GROUP], "resources": ["escalations"], "verbs": ["list"]},
                     {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings", "clusterrolebindings"],
-                     "verbs": ["list", "delete"]},
+                     "verbs": ["list", "delete", "patch"]},
                 ],
             }),
         )?,

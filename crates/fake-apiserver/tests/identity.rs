@@ -11,7 +11,7 @@ use k8s_openapi::api::{
 };
 use kube::{
     Api, Error,
-    api::{ListParams, PostParams},
+    api::{ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::json;
 
@@ -218,4 +218,48 @@ async fn binding_a_role_needs_bind_or_its_permissions() {
     assert!(
         matches!(rbs.replace("alice-admin", &PostParams::default(), &changed).await, Err(Error::Api(s)) if s.code == 422)
     );
+}
+
+/// As Kubernetes' `IsOnlyMutatingGCFields`: an update that changes only
+/// finalizers or ownerReferences skips the escalation check, so a user who
+/// may patch bindings can remove a finalizer from one whose role they do
+/// not hold, but still not change what it grants.
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_bindings_finalizer_needs_no_rights_over_its_role() {
+    let fake = cluster().await;
+    let admin = fake.client("admin").await;
+    let roles: Api<ClusterRole> = Api::all(admin.clone());
+    roles
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "metadata": {"name": "patcher"},
+            "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["patch"]}],
+        })).unwrap())
+        .await
+        .unwrap();
+    let rbs: Api<RoleBinding> = Api::namespaced(admin.clone(), "default");
+    for (name, role, subject, finalizers) in [
+        ("alice-patches", "patcher", "alice", json!([])),
+        ("held", "cluster-admin", "bob", json!(["example.com/hold"])),
+    ] {
+        rbs.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+                "metadata": {"name": name, "finalizers": finalizers},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "User", "name": subject}],
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let alice_rbs: Api<RoleBinding> = Api::namespaced(fake.client("alice").await, "default");
+    let regrant = Patch::Merge(json!({"subjects": [{"kind": "User", "name": "alice"}]}));
+    match alice_rbs.patch("held", &PatchParams::default(), &regrant).await.unwrap_err() {
+        Error::Api(s) => assert!(s.code == 403 && s.message.contains("not currently held"), "{}", s.message),
+        e => panic!("{e}"),
+    }
+    let strip = Patch::Merge(json!({"metadata": {"finalizers": null}}));
+    let stripped = alice_rbs.patch("held", &PatchParams::default(), &strip).await.unwrap();
+    assert_eq!(stripped.metadata.finalizers, None);
 }
