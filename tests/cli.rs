@@ -686,3 +686,58 @@ async fn run_says_when_the_escalation_ends_under_the_command() {
     assert!(stderr.contains("keeps running without its grants"), "{stderr}");
     ctl.stop().await;
 }
+
+/// A reviewer sees what they would grant before deciding (issue 20): the
+/// preview the controller keeps in status, a Secret-reading rule marked
+/// dangerous, a permission the requestor already holds marked as held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_shows_what_the_grant_adds_before_its_prompt() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let admin = cluster.client("admin").await;
+    support::create_json(
+        &admin,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "ops"},
+            "rules": [
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]},
+            ],
+        }),
+    )
+    .await;
+    // alice may already read pods in app.
+    support::create_json(
+        &admin,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "alice-reads", "namespace": "app"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pod-reader"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}],
+        }),
+    )
+    .await;
+    let mut policy = pod_reader_policy(
+        "ops",
+        "10m",
+        json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]),
+    );
+    policy["spec"]["target"]["grants"][0]["roleRef"]["name"] = json!("ops");
+    cluster.policy(policy).await;
+    let esc = cluster.escalate("alice", &["squad-a"], "ops", json!({})).await.unwrap();
+    let name = esc.name_any();
+    cluster
+        .wait(&name, "previewed", |e| e.and_then(|e| e.status.as_ref()).is_some_and(|s| s.grant_preview.is_some()))
+        .await;
+    let out = kudo(&cluster, "bob", &["approve", &name, "--yes"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let preview = stdout.split("it would grant:").nth(1).unwrap_or_default();
+    assert!(preview.contains("ClusterRole/ops in namespace app:"), "{stdout}");
+    let line = |what: &str| preview.lines().find(|l| l.contains(what)).unwrap_or_default().to_string();
+    assert!(line("get,list pods").contains("(already held)"), "{stdout}");
+    assert!(line("get,list secrets").contains("DANGEROUS: can read Secrets"), "{stdout}");
+    assert!(!line("get,list secrets").contains("already held"), "{stdout}");
+    assert!(stdout.find("it would grant:") < stdout.find(&format!("escalation/{name} approved")), "{stdout}");
+    ctl.stop().await;
+}

@@ -140,7 +140,8 @@ pub fn preview(granted: &[Granted<'_>], held: &BTreeSet<Check>, kudo_namespace: 
                         dangerous: lint(std::slice::from_ref(rule), &reach, kudo_namespace)
                             .into_iter()
                             .next()
-                            .map(|f| f.why),
+                            .map(|f| f.why)
+                            .or_else(|| sensitive(rule)),
                         held: is_held,
                     }
                 })
@@ -149,6 +150,27 @@ pub fn preview(granted: &[Granted<'_>], held: &BTreeSet<Check>, kudo_namespace: 
         })
         .collect();
     GrantPreview { scopes, truncated }
+}
+
+/// What a reviewer should know beyond the lint (which flags what can make
+/// an escalation permanent): access that reads credentials or acts as a
+/// workload while it lasts.
+fn sensitive(rule: &PolicyRule) -> Option<String> {
+    let has = |list: &Option<Vec<String>>, want: &[&str]| {
+        list.iter().flatten().any(|v| v == "*" || want.contains(&v.as_str()))
+    };
+    let verbs = Some(rule.verbs.clone());
+    let core = has(&rule.api_groups, &[""]);
+    if core && has(&rule.resources, &["secrets"]) && has(&verbs, &["get", "list", "watch"]) {
+        return Some("can read Secrets (credentials, tokens) wherever it applies".into());
+    }
+    if core && has(&rule.resources, &["pods/exec", "pods/attach"]) && has(&verbs, &["create", "get"]) {
+        return Some("can run commands in pods, with their ServiceAccounts' rights".into());
+    }
+    if has(&rule.resources, &["*"]) && has(&verbs, &["*"]) {
+        return Some("grants every verb on every resource it names a group of".into());
+    }
+    None
 }
 
 /// The preview as lines for a terminal (the approve prompt, `status`).
@@ -198,6 +220,9 @@ mod tests {
         let role = RoleRef { kind: RoleKind::ClusterRole, name: "ops".into(), api_group: RBAC_GROUP.into() };
         let rules = [rule(&[""], &["pods"], &["get", "list"]), rule(&[""], &["secrets"], &["get"])];
         let granted = [Granted { namespace: Some("kudo-system".into()), role: &role, rules: Some(&rules) }];
+        let elsewhere = [Granted { namespace: Some("payments".into()), role: &role, rules: Some(&rules) }];
+        let p = preview(&elsewhere, &BTreeSet::new(), "kudo-system");
+        assert!(p.scopes[0].permissions[1].dangerous.as_deref().is_some_and(|w| w.contains("Secrets")), "{p:?}");
         let asked = checks(&granted);
         assert_eq!(asked.len(), 3);
         let held: BTreeSet<Check> = asked.iter().filter(|c| c.resource == "pods").cloned().collect();
