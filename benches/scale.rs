@@ -165,8 +165,8 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     let alice: Api<Escalation> = Api::all(cluster.client("alice").await);
     match scenario {
         "idle" => {
-            cluster.policy(policy("bench", 600, 10)).await;
             let n = env("KUDO_BENCH_N_IDLE", 100);
+            cluster.policy(policy("bench", 600, n)).await;
             for _ in 0..n {
                 let name = create(&alice, &samples, escalation("bench", None)).await;
                 wait_until(&samples, Duration::from_secs(30), |s| s.get(&name).is_some_and(|x| x.granted.is_some()))
@@ -315,7 +315,8 @@ async fn create_many(
 async fn wait_until(samples: &Samples, limit: Duration, done: impl Fn(&HashMap<String, Sample>) -> bool) {
     let deadline = Instant::now() + limit;
     while !done(&samples.lock().expect("samples")) {
-        assert!(Instant::now() < deadline, "timed out after {limit:?}");
+        let denied = samples.lock().expect("samples").values().filter(|s| s.denied).count();
+        assert!(Instant::now() < deadline, "timed out after {limit:?} ({denied} denied)");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -7,12 +7,15 @@
 //! that does not grow with the number of escalations, so this writes each
 //! one as client-go's recorder names them: `<object>.<unix nanos in hex>`.
 
+use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::{
     api::{core::v1::ObjectReference, events::v1::Event},
     apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
 };
 use kube::{Api, Client, api::PostParams};
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::mpsc;
 
 /// Where events about cluster-scoped objects go, as client-go does it.
 const CLUSTER_SCOPED_NAMESPACE: &str = "default";
@@ -59,5 +62,54 @@ impl EventWriter {
         };
         Api::<Event>::namespaced(self.client.clone(), &namespace).create(&PostParams::default(), &event).await?;
         Ok(())
+    }
+}
+
+/// Events published off the reconcile's path: an Event costs an API round
+/// trip, and a grant must not wait for its record's Event (stdout, written
+/// first and synchronously, is the record of last resort). A few are
+/// published at once; when the queue is full, the Event is dropped,
+/// counted and logged (its record is on stdout).
+#[derive(Clone)]
+pub struct EventQueue {
+    tx: mpsc::Sender<(OwnedNote, ObjectReference)>,
+    dropped: Counter,
+}
+
+struct OwnedNote {
+    warning: bool,
+    reason: String,
+    action: String,
+    note: String,
+}
+
+impl EventQueue {
+    pub fn start(writer: EventWriter, capacity: usize, dropped: Counter) -> Self {
+        let (tx, rx) = mpsc::channel::<(OwnedNote, ObjectReference)>(capacity.max(1));
+        let pending = futures::stream::unfold(rx, |mut rx| async { rx.recv().await.map(|item| (item, rx)) });
+        tokio::spawn(pending.for_each_concurrent(8, move |(note, regarding)| {
+            let writer = writer.clone();
+            async move {
+                let name = regarding.name.clone().unwrap_or_default();
+                let what = Note { warning: note.warning, reason: &note.reason, action: &note.action, note: note.note };
+                if let Err(e) = writer.publish(what, regarding).await {
+                    tracing::warn!(error = %e, regarding = %name, "audit event could not be published");
+                }
+            }
+        }));
+        Self { tx, dropped }
+    }
+
+    pub fn send(&self, what: Note<'_>, regarding: ObjectReference) {
+        let note = OwnedNote {
+            warning: what.warning,
+            reason: what.reason.into(),
+            action: what.action.into(),
+            note: what.note,
+        };
+        if self.tx.try_send((note, regarding)).is_err() {
+            self.dropped.inc();
+            tracing::warn!("audit event queue full: an Event was dropped (its record is on stdout)");
+        }
     }
 }

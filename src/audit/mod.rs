@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use kube::Resource;
 use serde::Serialize;
 
-pub use events::EventWriter;
+pub use events::{EventQueue, EventWriter};
 pub use sink::{Sink, SinkConfig, SinkCounters};
 pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, redact};
 
@@ -273,13 +273,13 @@ impl Record {
 
 /// Where records go.
 pub struct Auditor {
-    events: Option<EventWriter>,
+    events: Option<EventQueue>,
     sink: Option<Sink>,
     stdout: bool,
 }
 
 impl Auditor {
-    pub fn new(events: Option<EventWriter>, sink: Option<Sink>, stdout: bool) -> Self {
+    pub fn new(events: Option<EventQueue>, sink: Option<Sink>, stdout: bool) -> Self {
         Self { events, sink, stdout }
     }
 
@@ -320,9 +320,7 @@ impl Auditor {
             let action = format!("{:?}", record.action);
             // The API server caps notes at 1 kB.
             let note = events::Note { warning, reason, action: &action, note: chat::truncate(&record.text, 1000) };
-            if let Err(e) = events.publish(note, escalation.object_ref(&())).await {
-                tracing::warn!(error = %e, escalation = %record.escalation, "audit event could not be published");
-            }
+            events.send(note, escalation.object_ref(&()));
         }
         if let Some(sink) = &self.sink {
             sink.send(line);

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub status_conflicts: Counter,
     /// 1 while no replica has renewed the leader Lease for over two lease durations.
     pub leader_missing: Gauge,
+    /// Audit Events dropped because their queue was full (the records are on stdout).
+    pub events_dropped: Counter,
     pub sink: SinkCounters,
     /// Connections the health/metrics server holds now.
     pub http_connections: Gauge,
@@ -53,6 +55,7 @@ impl Default for Metrics {
         let stale_views = Counter::default();
         let status_conflicts = Counter::default();
         let leader_missing = Gauge::default();
+        let events_dropped = Counter::default();
         let sink = SinkCounters::default();
         let http_connections = Gauge::default();
         let http_connections_evicted = Counter::default();
@@ -80,6 +83,11 @@ impl Default for Metrics {
             "status_conflicts",
             "Status writes refused (409) because the escalation changed since it was read",
             status_conflicts.clone(),
+        );
+        registry.register(
+            "audit_events_dropped",
+            "Audit Events dropped because their queue was full (each record is also on stdout)",
+            events_dropped.clone(),
         );
         registry.register(
             "leader_missing",
@@ -119,6 +127,7 @@ impl Default for Metrics {
             stale_views,
             status_conflicts,
             leader_missing,
+            events_dropped,
             sink,
             http_connections,
             http_connections_evicted,

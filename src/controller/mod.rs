@@ -50,7 +50,7 @@ pub use reconcile::ReconcileError;
 
 use crate::{
     api::{Escalation, EscalationPolicy, EscalationReview, EscalationState},
-    audit::{Auditor, EventWriter, Sink, SinkConfig},
+    audit::{Auditor, EventQueue, EventWriter, Sink, SinkConfig},
     engine,
     grants::Grants,
 };
@@ -233,7 +233,11 @@ pub async fn run_with_metrics(
         guard_bindings: guard_bindings.clone(),
         expected_guards: context::expected_guards(&opts.namespace, &opts.service_account),
         grants: Grants::new(client.clone()),
-        auditor: Auditor::new(events, sink, opts.audit_stdout),
+        auditor: Auditor::new(
+            events.map(|writer| EventQueue::start(writer, 10_000, metrics.events_dropped.clone())),
+            sink,
+            opts.audit_stdout,
+        ),
         metrics: metrics.clone(),
         kudo_namespace: opts.namespace.clone(),
         failures: Mutex::default(),

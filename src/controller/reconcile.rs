@@ -14,10 +14,7 @@ use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessRevie
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams, PostParams},
-    runtime::{
-        controller::Action,
-        finalizer::{self, finalizer},
-    },
+    runtime::controller::Action,
 };
 use serde_json::json;
 
@@ -43,8 +40,6 @@ pub enum ReconcileError {
     Grant(#[from] GrantError),
     #[error("{action}: {source}")]
     Kube { action: String, source: kube::Error },
-    #[error("finalizer: {0}")]
-    Finalizer(String),
     /// A conditioned status write lost: the escalation changed since it was
     /// read. Decided again from a current view, without backoff.
     #[error("escalation {0} changed while it was being decided")]
@@ -76,18 +71,52 @@ pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result
     } else {
         escalation
     };
-    let api = ctx.escalations.clone();
-    let result = finalizer(&api, FINALIZER, escalation, |event| async {
-        match event {
-            finalizer::Event::Apply(esc) => apply(&esc, &ctx).await,
-            finalizer::Event::Cleanup(esc) => cleanup(&esc, &ctx).await,
+    let ours = escalation.finalizers().iter().any(|f| f == FINALIZER);
+    match (escalation.metadata.deletion_timestamp.is_some(), ours) {
+        (true, true) => {
+            let action = cleanup(&escalation, &ctx).await?;
+            release(&ctx, &escalation).await?;
+            Ok(action)
         }
-    })
-    .await;
-    match result {
-        Ok(action) => Ok(action),
-        Err(finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e)) => Err(e),
-        Err(e) => Err(ReconcileError::Finalizer(e.to_string())),
+        // Being deleted, and nothing of ours holds it: nothing to do.
+        (true, false) => Ok(Action::await_change()),
+        // The finalizer first (nothing may be granted that a deletion could
+        // leave behind), then on at once from what that write returned,
+        // rather than a round trip through the watch later.
+        (false, false) => apply(&hold(&ctx, &escalation).await?, &ctx).await,
+        (false, true) => apply(&escalation, &ctx).await,
+    }
+}
+
+/// Adds kudo's finalizer, conditioned on the resourceVersion read (a stale
+/// view loses with a 409 and is decided again), and returns the escalation
+/// as written.
+async fn hold(ctx: &Context, esc: &Escalation) -> Result<Escalation, ReconcileError> {
+    let name = esc.name_any();
+    let mut finalizers = esc.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_string());
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": esc.resource_version()}});
+    match ctx.escalations.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(written) => {
+            ctx.wrote(&written);
+            Ok(written)
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(ReconcileError::Stale(name)),
+        Err(e) => Err(kube_err(format!("adding the finalizer to escalation {name}"))(e)),
+    }
+}
+
+/// Removes kudo's finalizer once everything is reclaimed, letting the
+/// deletion finish.
+async fn release(ctx: &Context, esc: &Escalation) -> Result<(), ReconcileError> {
+    let name = esc.name_any();
+    let finalizers: Vec<&String> = esc.finalizers().iter().filter(|f| *f != FINALIZER).collect();
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": esc.resource_version()}});
+    match ctx.escalations.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(ReconcileError::Stale(name)),
+        Err(e) => Err(kube_err(format!("removing the finalizer of escalation {name}"))(e)),
     }
 }
 

@@ -387,8 +387,23 @@ impl Cluster {
         names
     }
 
-    /// Event reasons recorded about an escalation, oldest first, with their reporting instance.
+    /// Event reasons recorded about an escalation, oldest first, with their
+    /// reporting instance. Events are published off the reconcile's path, so
+    /// this waits until they have stopped coming (300 ms unchanged, 5 s at most).
     pub async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut last = self.events_now(name).await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now = self.events_now(name).await;
+            if now == last || tokio::time::Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    async fn events_now(&self, name: &str) -> Vec<(String, String, String)> {
         let api: Api<k8s_openapi::api::events::v1::Event> = Api::all(self.client("admin").await);
         let mut events: Vec<_> = api
             .list(&ListParams::default())
