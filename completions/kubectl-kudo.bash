@@ -31,6 +31,9 @@ _kubectl__kudo() {
             kubectl__kudo,deny)
                 cmd="kubectl__kudo__subcmd__deny"
                 ;;
+            kubectl__kudo,doctor)
+                cmd="kubectl__kudo__subcmd__doctor"
+                ;;
             kubectl__kudo,escalate)
                 cmd="kubectl__kudo__subcmd__escalate"
                 ;;
@@ -58,6 +61,9 @@ _kubectl__kudo() {
             kubectl__kudo,run)
                 cmd="kubectl__kudo__subcmd__run"
                 ;;
+            kubectl__kudo,sandbox)
+                cmd="kubectl__kudo__subcmd__sandbox"
+                ;;
             kubectl__kudo,status)
                 cmd="kubectl__kudo__subcmd__status"
                 ;;
@@ -78,6 +84,9 @@ _kubectl__kudo() {
                 ;;
             kubectl__kudo__subcmd__help,deny)
                 cmd="kubectl__kudo__subcmd__help__subcmd__deny"
+                ;;
+            kubectl__kudo__subcmd__help,doctor)
+                cmd="kubectl__kudo__subcmd__help__subcmd__doctor"
                 ;;
             kubectl__kudo__subcmd__help,escalate)
                 cmd="kubectl__kudo__subcmd__help__subcmd__escalate"
@@ -103,6 +112,9 @@ _kubectl__kudo() {
             kubectl__kudo__subcmd__help,run)
                 cmd="kubectl__kudo__subcmd__help__subcmd__run"
                 ;;
+            kubectl__kudo__subcmd__help,sandbox)
+                cmd="kubectl__kudo__subcmd__help__subcmd__sandbox"
+                ;;
             kubectl__kudo__subcmd__help,status)
                 cmd="kubectl__kudo__subcmd__help__subcmd__status"
                 ;;
@@ -116,7 +128,7 @@ _kubectl__kudo() {
 
     case "${cmd}" in
         kubectl__kudo)
-            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies run which manifests controller reap __complete completion help"
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate approve deny list ls status revoke policies run which manifests doctor sandbox controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +228,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__approve)
-            opts="-m -y -n -h -V --message --yes --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-m -y -n -h -V --message --yes --wait --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,7 +442,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__deny)
-            opts="-m -y -n -h -V --message --yes --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            opts="-m -y -n -h -V --message --yes --wait --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -441,6 +453,72 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__doctor)
+            opts="-o -n -h -V --output --controller-namespace --controller-service-account --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
+                    return 0
+                    ;;
+                --controller-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller-service-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -570,7 +648,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help)
-            opts="escalate approve deny list status revoke policies run which manifests controller reap __complete completion help"
+            opts="escalate approve deny list status revoke policies run which manifests doctor sandbox controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +718,20 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help__subcmd__deny)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -752,6 +844,20 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__help__subcmd__sandbox)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1116,6 +1222,60 @@ _kubectl__kudo() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__sandbox)
+            opts="-n -h -V --demo --apiserver --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --apiserver)
+                    COMPREPLY=($(compgen -W "memory real" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -57,7 +57,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
-'--no-wait[Print the escalation'\''s name and return instead of waiting for the decision]' \
+'--no-wait[Do not wait for the decision\: return once the controller has taken the request up (PENDING, and what it waits for), or after 10s]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
@@ -80,11 +80,12 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
+'--wait[Then wait (up to a minute) until the controller has acted on the review, and say what it decided\: granted, denied, or what it still waits for]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-':name -- The escalation to review:_default' \
+':name -- The escalation to review (also as `list -o name` prints it\: escalation/NAME):_default' \
 && ret=0
 ;;
 (deny)
@@ -102,11 +103,12 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '-y[Do not ask for confirmation]' \
 '--yes[Do not ask for confirmation]' \
+'--wait[Then wait (up to a minute) until the controller has acted on the review, and say what it decided\: granted, denied, or what it still waits for]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '-V[Print version]' \
 '--version[Print version]' \
-':name -- The escalation to review:_default' \
+':name -- The escalation to review (also as `list -o name` prints it\: escalation/NAME):_default' \
 && ret=0
 ;;
 (list)
@@ -287,6 +289,47 @@ _arguments "${_arguments_options[@]}" : \
 '--version[Print version]' \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+'-o+[Output format (default\: one line per check, with the fix under each failure)]:FORMAT:(json)' \
+'--output=[Output format (default\: one line per check, with the fix under each failure)]:FORMAT:(json)' \
+'--controller-namespace=[Namespace kudo is installed in (as \`kubectl kudo manifests --controller-namespace\` wrote it)]:NAMESPACE:_default' \
+'--controller-service-account=[The controller'\''s ServiceAccount, which the admission guards name]:NAME:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(sandbox)
+_arguments "${_arguments_options[@]}" : \
+'--apiserver=[Which API server to run. The kubeconfig goes where --kubeconfig says (default ~/.kube/kudo-sandbox.yaml; for --demo a private temporary file)]:KIND:((memory\:"The in-memory API server, in this process (starts in well under 2s)"
+real\:"kudo-testenv, the real control plane (kube-apiserver and etcd), found on PATH"))' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--demo[Play the story once, each step with its timing, and exit\: alice'\''s can-i says no; she escalates; bob approves; alice can; the short grant expires and its binding is gone; can-i says no again]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (controller)
 _arguments "${_arguments_options[@]}" : \
 '--log-format=[Log format (logs go to stderr; audit lines to stdout)]:LOG_FORMAT:(text json)' \
@@ -427,6 +470,14 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(doctor)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(sandbox)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (controller)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -470,6 +521,8 @@ _kubectl-kudo_commands() {
 'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
+'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
+'sandbox:A cluster with kudo in one process, to try it\: users admin, alice (squad-a) and bob (squad-b), example policies, and the commands to paste; runs until Ctrl-C' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
@@ -503,6 +556,11 @@ _kubectl-kudo__subcmd__deny_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo deny commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__doctor_commands] )) ||
+_kubectl-kudo__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo doctor commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__escalate_commands] )) ||
 _kubectl-kudo__subcmd__escalate_commands() {
     local commands; commands=()
@@ -521,6 +579,8 @@ _kubectl-kudo__subcmd__help_commands() {
 'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
+'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
+'sandbox:A cluster with kudo in one process, to try it\: users admin, alice (squad-a) and bob (squad-b), example policies, and the commands to paste; runs until Ctrl-C' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
 '__complete:kubectl'\''s plugin completion protocol (run by completions/kubectl_complete-kudo)' \
@@ -553,6 +613,11 @@ _kubectl-kudo__subcmd__help__subcmd__controller_commands() {
 _kubectl-kudo__subcmd__help__subcmd__deny_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help deny commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__doctor_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__doctor_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help doctor commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__escalate_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__escalate_commands() {
@@ -594,6 +659,11 @@ _kubectl-kudo__subcmd__help__subcmd__run_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help run commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__sandbox_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__sandbox_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help sandbox commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__status_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
@@ -633,6 +703,11 @@ _kubectl-kudo__subcmd__revoke_commands() {
 _kubectl-kudo__subcmd__run_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo run commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__sandbox_commands] )) ||
+_kubectl-kudo__subcmd__sandbox_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo sandbox commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__status_commands] )) ||
 _kubectl-kudo__subcmd__status_commands() {

@@ -4,7 +4,8 @@
 //! grant planning, the state machine, the dangerous-role lint), `grants`
 //! (the RBAC bindings), `audit` (Events, JSON lines, the HTTP sink),
 //! `controller` (the reconcile loop), `manifests` (the install), `cli` (the
-//! `kubectl kudo` front end).
+//! `kubectl kudo` front end), `sandbox` (kudo on an API server in one
+//! process, to try it).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -16,3 +17,4 @@ pub mod engine;
 pub mod grants;
 pub mod manifests;
 pub mod printable;
+pub mod sandbox;

@@ -18,7 +18,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fake_apiserver::FaultConfig;
 use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
@@ -28,6 +27,7 @@ use kube::{
     runtime::watcher,
 };
 use kudo::api::{Escalation, EscalationPolicy, EscalationState, GrantStatus};
+use memory_apiserver::FaultConfig;
 use serde_json::json;
 use support::{Cluster, SA, pod_reader_policy};
 

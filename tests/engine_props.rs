@@ -321,7 +321,7 @@ proptest! {
             name: name.into(),
             namespace: "app".into(),
         };
-        let attributes = fake_apiserver::Attributes {
+        let attributes = memory_apiserver::Attributes {
             verb: verb.into(),
             group: group.into(),
             resource: resource.into(),
@@ -332,7 +332,7 @@ proptest! {
         let json = serde_json::json!({"verbs": verbs, "apiGroups": groups, "resources": resources, "resourceNames": names});
         prop_assert_eq!(
             kudo::engine::rbac::rule_allows(&rule, &request),
-            fake_apiserver::rule_allows(&json, &attributes)
+            memory_apiserver::rule_allows(&json, &attributes)
         );
     }
 }

@@ -49,7 +49,8 @@ pub struct RequestArgs {
 pub struct EscalateArgs {
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Print the escalation's name and return instead of waiting for the decision.
+    /// Do not wait for the decision: return once the controller has taken
+    /// the request up (PENDING, and what it waits for), or after 10s.
     #[arg(long)]
     pub no_wait: bool,
     /// Start later: not accepted before this time (RFC 3339, e.g. 2026-11-24T08:00:00Z).
@@ -65,8 +66,7 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
     let start_at = start_time(&args, Timestamp::now())?;
     let name = create(session, &args.request, start_at, namespace).await?;
     if args.no_wait {
-        println!("escalation/{name} created; follow it with: kubectl kudo status {name}");
-        return Ok(());
+        return taken_up(&session.api(), &name).await;
     }
     if start_at.is_some() {
         // Nobody waits hours at a prompt: the schedule is in the escalation.
@@ -278,6 +278,34 @@ async fn pick_policy(session: &Session, policies: &Api<EscalationPolicy>) -> Res
         .interact()
         .map_err(|e| UserError::new(format!("choosing a policy: {e}")))?;
     Ok(usable[chosen].clone())
+}
+
+/// How long `--no-wait` waits for the controller's first word.
+const TAKEN_UP: Duration = Duration::from_secs(10);
+
+/// `--no-wait`: says what the controller made of the request at first
+/// (what it waits for, a denial), so that a reviewer can find it PENDING.
+async fn taken_up(api: &Api<Escalation>, name: &str) -> Result<(), UserError> {
+    let follow = format!("follow it with: kubectl kudo status {name}");
+    let deadline = tokio::time::Instant::now() + TAKEN_UP;
+    let esc = loop {
+        let esc = api.get_opt(name).await.map_err(|e| explain(&format!("reading escalation {name}"), e))?;
+        if let Some(esc) = esc.filter(|e| e.status.is_some()) {
+            break esc;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            println!("escalation/{name} created; the controller has not taken it up yet; {follow}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let Some(status) = &esc.status else { return Ok(()) };
+    if status.state.is_final() {
+        return report(&esc, &mut std::io::stdout());
+    }
+    let details = crate::printable::printable(&status.state_details);
+    println!("escalation/{name} {}: {details}\n{follow}", status.state.as_str());
+    Ok(())
 }
 
 /// Waits for ACCEPTED with every grant created, or for a final state.

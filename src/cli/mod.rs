@@ -10,6 +10,7 @@ use crate::{api, manifests};
 mod admission;
 mod complete;
 mod controller;
+mod doctor;
 mod error;
 mod escalate;
 mod format;
@@ -21,6 +22,7 @@ mod redacting;
 mod review;
 mod revoke;
 mod run;
+mod sandbox;
 mod session;
 mod status;
 mod which;
@@ -93,6 +95,21 @@ pub enum Command {
         #[arg(long = "metrics-from-namespace", value_name = "NAMESPACE", value_parser = namespace_name)]
         metrics_from_namespaces: Vec<String>,
     },
+    /// Check the installation on the current cluster: each check with ✓ or ✗, and the fix for each ✗.
+    ///
+    /// CRDs, admission guards, the controller's leader and its reconciling,
+    /// the reaper's last run, kudo-user and kudo-reviewer bound, dangerous
+    /// policies, plugin/controller version. Exits 1 when any check fails.
+    /// Run it as a cluster admin: it reads kudo's objects across the cluster.
+    Doctor(doctor::DoctorArgs),
+    /// A cluster with kudo in one process, to try it: users admin, alice (squad-a) and bob (squad-b),
+    /// example policies, and the commands to paste; runs until Ctrl-C.
+    ///
+    /// Runs an in-memory Kubernetes API server on 127.0.0.1, applies kudo's
+    /// manifests, runs the controller as its ServiceAccount, and writes a
+    /// kubeconfig with one context per user (removed on exit). --demo plays
+    /// the whole story once and exits 0, or non-zero if a step fails.
+    Sandbox(sandbox::SandboxArgs),
     /// Run the controller (in cluster, or locally against the current kubeconfig).
     ///
     /// Locally, run it as the controller's ServiceAccount, which alone may
@@ -131,6 +148,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = || std::io::stdout().lock();
     match cli.command {
         Command::Controller(args) => return controller::run(&cli.kube, args).await,
+        Command::Sandbox(args) => return sandbox::run(&cli.kube, args).await,
         Command::Manifests {
             controller_namespace,
             controller_service_account,
@@ -189,7 +207,9 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Revoke(args) => revoke::revoke(&session, args).await,
         Command::Policies(args) => policies::policies(&session, args).await,
         Command::Which(args) => which::which(&session, args, kube.namespace.clone()).await,
+        Command::Doctor(args) => doctor::doctor(&session, args).await,
         Command::Controller(_)
+        | Command::Sandbox(_)
         | Command::Run(_)
         | Command::Manifests { .. }
         | Command::Reap(_)

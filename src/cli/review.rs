@@ -21,7 +21,7 @@ use crate::{
 
 #[derive(Clone, Debug, Args)]
 pub struct ReviewArgs {
-    /// The escalation to review.
+    /// The escalation to review (also as `list -o name` prints it: escalation/NAME).
     #[arg(value_name = "NAME")]
     pub name: String,
     /// A note for the requestor and the audit log.
@@ -30,11 +30,27 @@ pub struct ReviewArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub yes: bool,
+    /// Then wait (up to a minute) until the controller has acted on the
+    /// review, and say what it decided: granted, denied, or what it still waits for.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// How long `--wait` waits: the controller acts within a second when it runs.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// NAME, from NAME or from what `kubectl kudo list -o name` (escalation/NAME)
+/// and `kubectl get escalations -o name` (escalation.k8s.kudo.dev/NAME) print.
+fn escalation_name(arg: &str) -> &str {
+    ["escalation/", "escalations/", "escalation.k8s.kudo.dev/"]
+        .iter()
+        .find_map(|prefix| arg.strip_prefix(prefix))
+        .unwrap_or(arg)
 }
 
 pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) -> Result<(), UserError> {
     let escalations: Api<Escalation> = session.api();
-    let esc = get_escalation(&escalations, &args.name).await?;
+    let esc = get_escalation(&escalations, escalation_name(&args.name)).await?;
     let name = esc.name_any();
     let verb = if decision == ReviewDecision::Approved { "approve" } else { "deny" };
     let state = esc.state();
@@ -111,7 +127,77 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
         .map_err(|e| explain(&format!("recording your review of {name}"), e))?;
     let done = if decision == ReviewDecision::Approved { "approved" } else { "denied" };
     println!("escalation/{name} {done} (escalationreview/{})", created.name_any());
+    if args.wait {
+        let acted = wait_acted(&escalations, &name, &session.me.username, owes_after_review).await?;
+        println!("{}", outcome(&acted, Timestamp::now()));
+    }
     Ok(())
+}
+
+/// Polls the escalation until the controller has acted on a review by `reviewer`.
+async fn wait_acted(
+    api: &Api<Escalation>,
+    name: &str,
+    reviewer: &str,
+    after_review: bool,
+) -> Result<Escalation, UserError> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let esc = get_escalation(api, name).await?;
+        if acted(&esc, reviewer, after_review) {
+            return Ok(esc);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(UserError::new(format!("the controller did not act on your review of {name} within a minute"))
+                .hint(format!("it will when it runs: kubectl kudo status {name}"))
+                .code(super::error::exit::TIMEOUT));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether the controller has acted on `reviewer`'s review: the escalation
+/// is final, granted (every binding created), its after-review decided, or
+/// still PENDING with the review counted toward a stage.
+fn acted(esc: &Escalation, reviewer: &str, after_review: bool) -> bool {
+    let Some(status) = &esc.status else { return false };
+    if after_review {
+        return status.after_review != Some(AfterReview::Pending);
+    }
+    match status.state {
+        EscalationState::Denied | EscalationState::Expired => true,
+        EscalationState::Accepted => status.grant_refs.iter().all(|r| r.status == crate::api::GrantStatus::Created),
+        EscalationState::Pending => status.challenges.iter().any(|c| c.approved_by.iter().any(|a| a == reviewer)),
+    }
+}
+
+/// What the controller decided, in one or a few lines.
+fn outcome(esc: &Escalation, now: Timestamp) -> String {
+    let name = esc.name_any();
+    let Some(status) = &esc.status else { return format!("escalation/{name} has no status yet") };
+    match status.state {
+        EscalationState::Accepted => {
+            let until = status.expires_at.as_ref().map(|t| t.0);
+            let mut text = format!(
+                "escalation/{name} ACCEPTED until {} ({})",
+                until.map(|t| t.to_string()).unwrap_or_default(),
+                until.map(|t| format::relative(t, now)).unwrap_or_default()
+            );
+            for r in &status.grant_refs {
+                text += &format!(
+                    "\n  granted {:?} {} {} to {}",
+                    r.role_ref.kind,
+                    r.role_ref.name,
+                    format::place(&r.reference.namespace),
+                    crate::printable::printable(&esc.spec.requestor)
+                );
+            }
+            text
+        }
+        state => {
+            format!("escalation/{name} {}: {}", state.as_str(), crate::printable::printable(&status.state_details))
+        }
+    }
 }
 
 pub async fn get_escalation(api: &Api<Escalation>, name: &str) -> Result<Escalation, UserError> {
@@ -137,4 +223,45 @@ pub fn summary(esc: &Escalation) -> String {
             .unwrap_or_else(|| " for the policy's default duration".into()),
         clean(&spec.reason)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_are_read_as_list_and_kubectl_print_them() {
+        assert_eq!(escalation_name("read-pods-x7k2p"), "read-pods-x7k2p");
+        assert_eq!(escalation_name("escalation/read-pods-x7k2p"), "read-pods-x7k2p");
+        assert_eq!(escalation_name("escalation.k8s.kudo.dev/read-pods-x7k2p"), "read-pods-x7k2p");
+    }
+
+    fn escalation(status: serde_json::Value) -> Escalation {
+        serde_json::from_value(json!({
+            "apiVersion": "k8s.kudo.dev/v1alpha1", "kind": "Escalation", "metadata": {"name": "e"},
+            "spec": {"policyName": "p", "requestor": "alice", "requestorGroups": [], "reason": "r"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_controller_has_acted_once_the_review_shows() {
+        let pending =
+            escalation(json!({"state": "PENDING", "challenges": [{"kind": "PeerReview", "state": "PENDING"}]}));
+        assert!(!acted(&pending, "bob", false), "not yet counted");
+        let counted = escalation(
+            json!({"state": "PENDING", "challenges": [{"kind": "PeerReview", "state": "PENDING", "approvedBy": ["bob"]}]}),
+        );
+        assert!(acted(&counted, "bob", false), "counted; another stage waits");
+        let granting = escalation(json!({"state": "ACCEPTED", "grantRefs": [{"status": "PENDING",
+            "ref": {"kind": "KubernetesRoleBinding", "name": "b", "namespace": "app"},
+            "roleRef": {"kind": "ClusterRole", "name": "r", "apiGroup": "rbac.authorization.k8s.io"}}]}));
+        assert!(!acted(&granting, "bob", false), "accepted, bindings not yet created");
+        assert!(acted(&escalation(json!({"state": "DENIED"})), "bob", false));
+        let owed = escalation(json!({"state": "ACCEPTED", "afterReview": "PENDING"}));
+        assert!(!acted(&owed, "bob", true));
+        assert!(acted(&escalation(json!({"state": "ACCEPTED", "afterReview": "APPROVED"})), "bob", true));
+    }
 }

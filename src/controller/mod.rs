@@ -43,7 +43,7 @@ use kube::{
     },
 };
 
-pub use context::Context;
+pub use context::{Context, expected_guards};
 pub use http::HttpLimits;
 pub use metrics::Metrics;
 pub use reconcile::ReconcileError;
@@ -171,14 +171,14 @@ pub async fn run_with_metrics(
 
     // Policies as the watch sees them written, for their status report.
     let (policy_tx, mut policy_rx) = tokio::sync::mpsc::channel::<EscalationPolicy>(256);
-    let policies = stores::spawn_store_notifying(
+    let (policies, _watching_policies) = stores::spawn_store_notifying(
         Api::<EscalationPolicy>::all(client.clone()),
         watcher::Config::default(),
         Some(policy_tx),
     );
-    let guard_policies =
+    let (guard_policies, _watching_guards) =
         stores::spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
-    let guard_bindings =
+    let (guard_bindings, _watching_bindings) =
         stores::spawn_store(Api::<ValidatingAdmissionPolicyBinding>::all(client.clone()), watcher::Config::default());
 
     let sink = match opts.audit_webhook.clone() {

@@ -23,7 +23,17 @@ fn forget_managed_fields<K: kube::Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
 }
 
-pub(super) fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> Store<K>
+/// The task keeping a store, ended when this is dropped: a store lives
+/// as long as the controller's run that holds it, however that run ends.
+pub(super) struct Watching(tokio::task::JoinHandle<()>);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) fn spawn_store<K>(api: Api<K>, config: watcher::Config) -> (Store<K>, Watching)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
@@ -37,14 +47,14 @@ pub(super) fn spawn_store_notifying<K>(
     api: Api<K>,
     config: watcher::Config,
     notify: Option<tokio::sync::mpsc::Sender<K>>,
-) -> Store<K>
+) -> (Store<K>, Watching)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
     let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).applied_objects();
-    tokio::spawn(stream.for_each(move |r| {
+    let task = tokio::spawn(stream.for_each(move |r| {
         match r {
             Ok(object) => {
                 if let Some(tx) = &notify {
@@ -55,5 +65,5 @@ where
         }
         futures::future::ready(())
     }));
-    store
+    (store, Watching(task))
 }

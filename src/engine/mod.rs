@@ -7,6 +7,7 @@ pub mod admission;
 pub mod binding;
 pub mod cache;
 pub mod checks;
+pub mod doctor;
 pub mod freshness;
 pub mod guards;
 pub mod lint;

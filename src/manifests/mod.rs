@@ -2,6 +2,7 @@
 //! stream (DESIGN §9), also committed as `deploy/kudo.yaml`.
 
 pub mod admission;
+pub mod apply;
 mod deployment;
 mod flowcontrol;
 mod network;

@@ -8,19 +8,19 @@ use std::{
     time::Duration,
 };
 
-use fake_apiserver::{Account, FakeApiServer};
 use k8s_openapi::api::{
     core::v1::{Namespace, Pod},
     rbac::v1::ClusterRole,
 };
 use kube::{
     Api, Client, ResourceExt,
-    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams},
+    api::{DynamicObject, ListParams, PostParams},
 };
 use kudo::{
     api::{Escalation, EscalationPolicy, EscalationReview, EscalationState, GrantStatus},
     controller, manifests,
 };
+use memory_apiserver::{Account, MemoryApiServer};
 use serde_json::{Value, json};
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -49,7 +49,7 @@ impl BackendKind {
 
 pub enum Backend {
     Real(testenv::Testenv),
-    Fake(FakeApiServer),
+    Fake(MemoryApiServer),
 }
 
 /// The users every test cluster has, besides `admin`.
@@ -70,7 +70,7 @@ impl Backend {
         match kind {
             BackendKind::Real => Self::Real(testenv::Testenv::start(users).await.unwrap_or_else(|e| panic!("{e}"))),
             BackendKind::Fake => Self::Fake(
-                FakeApiServer::start(users.iter().map(|(name, groups)| Account::new(name, groups)).collect())
+                MemoryApiServer::start(users.iter().map(|(name, groups)| Account::new(name, groups)).collect())
                     .await
                     .expect("fake starts"),
             ),
@@ -247,7 +247,7 @@ impl Cluster {
     }
 
     /// The fake API server, for fault injection; only on [`Self::fake_only`] clusters.
-    pub fn fake(&self) -> &FakeApiServer {
+    pub fn fake(&self) -> &MemoryApiServer {
         match &self.api {
             Backend::Fake(fake) => fake,
             Backend::Real(_) => panic!("this test injects faults: start it with Cluster::fake_only()"),
@@ -440,98 +440,13 @@ pub fn granted(esc: Option<&Escalation>) -> bool {
 
 /// Applies `kubectl kudo manifests` with the real client (create, as
 /// `kubectl create`), and returns once a real API server serves the CRDs
-/// and enforces the admission policies: both happen a moment after the
-/// create returns (the fake's are immediate).
+/// and enforces the admission policies (the fake's are immediate).
 async fn install(admin: &Client) {
-    let yaml = manifests::render(&manifests::Options::default()).unwrap();
-    let docs = serde_saphyr::from_multiple::<Value>(&yaml).unwrap();
-    let kind = |d: &Value| d["kind"].as_str().unwrap_or_default().to_string();
-    let (crds, rest): (Vec<Value>, Vec<Value>) = docs.into_iter().partition(|d| kind(d) == "CustomResourceDefinition");
-    for crd in &crds {
-        create_json(admin, crd.clone()).await;
-    }
-    wait_established(admin, &crds).await;
-    // The API server loads admission policies and bindings through two
-    // informers, each in write order. Writing every policy, then every
-    // binding, with the identity guard's policy and binding each last,
-    // makes "the identity guard rejects" prove that all are in force.
-    let identity = |d: &Value| d["metadata"]["name"] == manifests::admission::ESCALATION_IDENTITY;
-    let (mut policies, mut bindings): (Vec<Value>, Vec<Value>) = (vec![], vec![]);
-    for doc in rest {
-        match kind(&doc).as_str() {
-            "ValidatingAdmissionPolicy" => policies.push(doc),
-            "ValidatingAdmissionPolicyBinding" => bindings.push(doc),
-            _ => {
-                create_json(admin, doc).await;
-            }
-        }
-    }
-    policies.sort_by_key(identity);
-    bindings.sort_by_key(identity);
-    for doc in policies.into_iter().chain(bindings) {
-        create_json(admin, doc).await;
-    }
-    wait_admission_enforced(admin).await;
-}
-
-async fn wait_established(admin: &Client, crds: &[Value]) {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let api: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    for crd in crds {
-        let name = crd["metadata"]["name"].as_str().unwrap();
-        loop {
-            let crd = api.get(name).await.unwrap();
-            let established = crd
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "CRD {name} not Established within 30s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// Polls a dry-run create of an escalation in someone else's name until
-/// the identity guard rejects it.
-async fn wait_admission_enforced(admin: &Client) {
-    let api: Api<Escalation> = Api::all(admin.clone());
-    let spoofed: Escalation = serde_json::from_value(json!({
-        "metadata": {"generateName": "admission-probe-"},
-        "spec": {"policyName": "probe", "requestor": "not-admin", "requestorGroups": [], "reason": "probe"},
-    }))
-    .unwrap();
-    let dry_run = PostParams { dry_run: true, ..PostParams::default() };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match api.create(&dry_run, &spoofed).await {
-            Err(kube::Error::Api(s)) if s.message.contains(manifests::admission::ESCALATION_IDENTITY) => return,
-            other => {
-                assert!(tokio::time::Instant::now() < deadline, "admission policies not in force within 30s: {other:?}")
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    manifests::apply::install(admin, &manifests::Options::default()).await.unwrap_or_else(|e| panic!("{e}"));
 }
 
 pub async fn create_json(client: &Client, doc: Value) -> DynamicObject {
-    let (group, version) = match doc["apiVersion"].as_str().unwrap().split_once('/') {
-        Some((g, v)) => (g.to_string(), v.to_string()),
-        None => (String::new(), doc["apiVersion"].as_str().unwrap().to_string()),
-    };
-    let gvk = GroupVersionKind::gvk(&group, &version, doc["kind"].as_str().unwrap());
-    let (resource, caps) = kube::discovery::pinned_kind(client, &gvk).await.unwrap();
-    let obj: DynamicObject = serde_json::from_value(doc).unwrap();
-    let api: Api<DynamicObject> = match (caps.scope, obj.metadata.namespace.as_deref()) {
-        (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resource),
-        _ => Api::all_with(client.clone(), &resource),
-    };
-    let _: &ApiResource = &resource;
+    let (obj, api) = manifests::apply::dynamic(client, doc).await.unwrap_or_else(|e| panic!("{e}"));
     api.create(&PostParams::default(), &obj).await.unwrap()
 }
 

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use fake_apiserver::{Account, FakeApiServer};
 use k8s_openapi::{
     api::core::v1::ConfigMap, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
@@ -12,16 +11,17 @@ use kube::{
     Api, Client,
     api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams},
 };
+use memory_apiserver::{Account, MemoryApiServer};
 use serde_json::json;
 
-async fn servers() -> (FakeApiServer, testenv::Testenv) {
+async fn servers() -> (MemoryApiServer, testenv::Testenv) {
     let users: &[(&str, &[&str])] = &[("alice", &["squad-a"])];
-    let fake = FakeApiServer::start(users.iter().map(|(n, g)| Account::new(n, g)).collect()).await.unwrap();
+    let fake = MemoryApiServer::start(users.iter().map(|(n, g)| Account::new(n, g)).collect()).await.unwrap();
     let real = testenv::Testenv::start(users).await.unwrap_or_else(|e| panic!("{e}"));
     (fake, real)
 }
 
-async fn clients(fake: &FakeApiServer, real: &testenv::Testenv, user: &str) -> [(&'static str, Client); 2] {
+async fn clients(fake: &MemoryApiServer, real: &testenv::Testenv, user: &str) -> [(&'static str, Client); 2] {
     [("real", real.client(user).await.unwrap()), ("fake", fake.client(user).await)]
 }
 

@@ -1,17 +1,17 @@
 //! The fake through the real kube-rs client: verbs, conflicts, status,
 //! finalizers, garbage collection, selectors, server-side apply.
 
-use fake_apiserver::{Account, FakeApiServer};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::{
     Api, Client, Error,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions},
     core::{ApiResource, DynamicObject, GroupVersionKind},
 };
+use memory_apiserver::{Account, MemoryApiServer};
 use serde_json::json;
 
-async fn cluster() -> (FakeApiServer, Client) {
-    let fake = FakeApiServer::start(vec![Account::new("alice", &["squad-a"])]).await.unwrap();
+async fn cluster() -> (MemoryApiServer, Client) {
+    let fake = MemoryApiServer::start(vec![Account::new("alice", &["squad-a"])]).await.unwrap();
     let client = fake.client("admin").await;
     (fake, client)
 }

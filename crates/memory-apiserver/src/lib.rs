@@ -1,5 +1,8 @@
-//! A test-only, in-process Kubernetes API server speaking the real HTTP API
-//! for the resources kudo uses. See README.md for what it does and does not do.
+//! An in-process Kubernetes API server keeping its objects in memory,
+//! speaking the real HTTP API for the resources kudo uses: what
+//! `kubectl kudo sandbox` runs, and what kudo's tests use where a real one
+//! cannot serve (fault injection, the chaos soak). See README.md for what it
+//! does and does not do.
 
 mod admission;
 mod auth;
@@ -33,6 +36,8 @@ use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+
 pub use faults::{FaultConfig, FaultCounts};
 
 pub use auth::User;
@@ -47,15 +52,26 @@ pub struct Account {
 }
 
 impl Account {
+    /// An account whose token is derived from its name: for tests, where
+    /// the token is no secret and a failing run is easier to read.
     pub fn new(name: &str, groups: &[&str]) -> Self {
         Self { token: format!("token-{}", name.replace(':', "-")), user: User::new(name, groups) }
+    }
+
+    /// An account with a random 192-bit token, for a server other people's
+    /// processes on the machine could reach (the sandbox).
+    pub fn with_random_token(name: &str, groups: &[&str]) -> Self {
+        use rand::Rng;
+        // ThreadRng is a CSPRNG seeded from the OS.
+        let bytes: [u8; 24] = rand::rng().random();
+        Self { token: bytes.iter().map(|b| format!("{b:02x}")).collect(), user: User::new(name, groups) }
     }
 }
 
 /// The cluster-admin every fake starts with (group `system:masters`).
 pub const ADMIN: &str = "admin";
 
-pub struct FakeApiServer {
+pub struct MemoryApiServer {
     addr: SocketAddr,
     state: server::Shared,
     accounts: Vec<Account>,
@@ -75,15 +91,18 @@ pub enum StartError {
     Kubeconfig(String),
 }
 
-impl FakeApiServer {
-    /// Starts on 127.0.0.1:0 with `admin` (system:masters) and the given accounts.
+impl MemoryApiServer {
+    /// Starts on 127.0.0.1:0 with the given accounts and `admin`
+    /// (system:masters): the one given, or else one with [`Account::new`]'s token.
     pub async fn start(accounts: Vec<Account>) -> Result<Self, StartError> {
         Self::start_with_history(accounts, 100_000).await
     }
 
     /// As [`start`](Self::start), keeping at most `history` events for watches.
     pub async fn start_with_history(mut accounts: Vec<Account>, history: usize) -> Result<Self, StartError> {
-        accounts.insert(0, Account::new(ADMIN, &["system:masters"]));
+        if !accounts.iter().any(|a| a.user.name == ADMIN) {
+            accounts.insert(0, Account::new(ADMIN, &["system:masters"]));
+        }
         let tokens: HashMap<String, User> = accounts.iter().map(|a| (a.token.clone(), a.user.clone())).collect();
         let mut state = store::State::new(tokens, history);
         bootstrap(&mut state);
@@ -99,10 +118,11 @@ impl FakeApiServer {
         let task = tokio::spawn(async move {
             let _ = server.serve(app.into_make_service()).await;
         });
-        let dir = std::env::temp_dir().join(format!("fake-apiserver-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir)?;
+        let dir = std::env::temp_dir().join(format!("memory-apiserver-{}", uuid::Uuid::new_v4()));
+        // The kubeconfig holds every account's token: for this user only.
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let me = Self { addr, state, accounts, dir, handle, ca_pem: &tls.ca_pem, task: Some(task) };
-        std::fs::write(me.kubeconfig_path(), me.kubeconfig_yaml())
+        write_private(&me.kubeconfig_path(), &me.kubeconfig_yaml())
             .map_err(|e| StartError::Kubeconfig(e.to_string()))?;
         Ok(me)
     }
@@ -226,7 +246,7 @@ impl FakeApiServer {
     }
 }
 
-impl Drop for FakeApiServer {
+impl Drop for MemoryApiServer {
     fn drop(&mut self) {
         self.handle.shutdown();
         if let Some(task) = self.task.take() {
@@ -234,6 +254,13 @@ impl Drop for FakeApiServer {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Writes `text` to a new file at `path` readable by this user only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(text.as_bytes())
 }
 
 /// What a fresh cluster holds: namespaces and the bootstrap RBAC that every

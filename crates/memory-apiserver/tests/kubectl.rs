@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fake_apiserver::{Account, FakeApiServer};
+use memory_apiserver::{Account, MemoryApiServer};
 
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
     let mut child = Command::new("kubectl")
@@ -32,13 +32,13 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, Stri
 
 /// The same users on the fake and on a real control plane.
 struct Servers {
-    fake: FakeApiServer,
+    fake: MemoryApiServer,
     real: testenv::Testenv,
 }
 
 impl Servers {
     async fn start(users: &[(&str, &[&str])]) -> Self {
-        let fake = FakeApiServer::start(users.iter().map(|(n, g)| Account::new(n, g)).collect()).await.unwrap();
+        let fake = MemoryApiServer::start(users.iter().map(|(n, g)| Account::new(n, g)).collect()).await.unwrap();
         let real = testenv::Testenv::start(users).await.unwrap_or_else(|e| panic!("{e}"));
         Self { fake, real }
     }

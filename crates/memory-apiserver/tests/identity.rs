@@ -2,7 +2,6 @@
 
 use std::process::Command;
 
-use fake_apiserver::{Account, FakeApiServer};
 use k8s_openapi::api::{
     authentication::v1::SelfSubjectReview,
     authorization::v1::SubjectAccessReview,
@@ -13,13 +12,14 @@ use kube::{
     Api, Error,
     api::{ListParams, Patch, PatchParams, PostParams},
 };
+use memory_apiserver::{Account, MemoryApiServer};
 use serde_json::json;
 
-async fn cluster() -> FakeApiServer {
-    FakeApiServer::start(vec![Account::new("alice", &["squad-a"]), Account::new("bob", &["admins"])]).await.unwrap()
+async fn cluster() -> MemoryApiServer {
+    MemoryApiServer::start(vec![Account::new("alice", &["squad-a"]), Account::new("bob", &["admins"])]).await.unwrap()
 }
 
-fn kubectl(fake: &FakeApiServer, args: &[&str]) -> (bool, String) {
+fn kubectl(fake: &MemoryApiServer, args: &[&str]) -> (bool, String) {
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(fake.kubeconfig_path())
@@ -30,7 +30,7 @@ fn kubectl(fake: &FakeApiServer, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-async fn grant_pod_reader(fake: &FakeApiServer) {
+async fn grant_pod_reader(fake: &MemoryApiServer) {
     let admin = fake.client("admin").await;
     let roles: Api<ClusterRole> = Api::all(admin.clone());
     roles

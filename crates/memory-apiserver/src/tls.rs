@@ -27,7 +27,7 @@ fn generate() -> Result<Material, Box<dyn std::error::Error + Send + Sync>> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params.distinguished_name.push(DnType::CommonName, "fake-apiserver-ca");
+    ca_params.distinguished_name.push(DnType::CommonName, "memory-apiserver-ca");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
     let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use fake_apiserver::FakeApiServer;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
@@ -11,6 +10,7 @@ use kube::{
     api::{DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams},
     runtime::{WatchStreamExt, watcher},
 };
+use memory_apiserver::MemoryApiServer;
 use serde_json::json;
 
 fn cm(name: &str, app: &str) -> ConfigMap {
@@ -19,7 +19,7 @@ fn cm(name: &str, app: &str) -> ConfigMap {
 
 #[tokio::test]
 async fn raw_watch_from_a_resource_version_with_a_selector() {
-    let fake = FakeApiServer::start(vec![]).await.unwrap();
+    let fake = MemoryApiServer::start(vec![]).await.unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(fake.client("admin").await, "default");
     let first = cms.create(&PostParams::default(), &cm("a", "kudo")).await.unwrap();
     let rv = first.metadata.resource_version.unwrap();
@@ -46,7 +46,7 @@ async fn raw_watch_from_a_resource_version_with_a_selector() {
 
 #[tokio::test]
 async fn watch_from_a_compacted_version_is_gone() {
-    let fake = FakeApiServer::start(vec![]).await.unwrap();
+    let fake = MemoryApiServer::start(vec![]).await.unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(fake.client("admin").await, "default");
     let first = cms.create(&PostParams::default(), &cm("a", "kudo")).await.unwrap();
     cms.create(&PostParams::default(), &cm("b", "kudo")).await.unwrap();
@@ -61,7 +61,7 @@ async fn watch_from_a_compacted_version_is_gone() {
 
 #[tokio::test]
 async fn runtime_watcher_survives_410_and_sees_everything() {
-    let fake = FakeApiServer::start_with_history(vec![], 4).await.unwrap();
+    let fake = MemoryApiServer::start_with_history(vec![], 4).await.unwrap();
     let client = fake.client("admin").await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     cms.create(&PostParams::default(), &cm("before", "kudo")).await.unwrap();
