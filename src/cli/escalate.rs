@@ -145,6 +145,9 @@ pub async fn create(
     let mut esc = Escalation::new("", spec);
     esc.metadata.name = None;
     esc.metadata.generate_name = Some(format!("{}-", truncate_name(&policy_name)));
+    // kudo's finalizer from the start saves the controller a write before it
+    // can grant (it adds the finalizer itself to an escalation created without).
+    esc.metadata.finalizers = Some(vec![crate::api::FINALIZER.to_string()]);
     let created = escalations
         .create(&PostParams::default(), &esc)
         .await
