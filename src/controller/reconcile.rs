@@ -10,7 +10,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use jiff::Timestamp;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{SubjectAccessReview, SubjectAccessReviewSpec};
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams, PostParams},
@@ -22,7 +22,7 @@ use super::Context;
 use crate::{
     api::{
         AfterReview, Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER,
-        FINALIZER, GROUP, GrantStatus,
+        FINALIZER, GrantStatus,
     },
     audit::{self, Record},
     engine::{
@@ -527,13 +527,7 @@ async fn may_use(ctx: &Context, esc: &Escalation) -> Result<bool, ReconcileError
         spec: SubjectAccessReviewSpec {
             user: Some(esc.spec.requestor.clone()),
             groups: Some(esc.spec.requestor_groups.clone()),
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(GROUP.into()),
-                resource: Some("escalationpolicies".into()),
-                verb: Some("use".into()),
-                name: Some(esc.spec.policy_name.clone()),
-                ..Default::default()
-            }),
+            resource_attributes: Some(admission::rbac_use(&esc.spec.policy_name)),
             ..Default::default()
         },
         ..Default::default()
