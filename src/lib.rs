@@ -16,5 +16,6 @@ pub mod controller;
 pub mod engine;
 pub mod grants;
 pub mod manifests;
+pub mod notify;
 pub mod printable;
 pub mod sandbox;
