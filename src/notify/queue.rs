@@ -55,11 +55,13 @@ pub struct NotifyCounters {
 /// error says what to fix and never holds the URL.
 pub type Resolve = Arc<dyn Fn(SecretKeyRef) -> BoxFuture<'static, Result<WebhookUrl, String>> + Send + Sync>;
 
+type OnDone = Box<dyn FnOnce(bool) + Send>;
+
 /// Told once every target has finished with a message: `true` when each
 /// took it (delivered, or gave up after every attempt), `false` when a
 /// full queue dropped it somewhere.
 pub struct Completion {
-    on_done: Mutex<Option<Box<dyn FnOnce(bool) + Send>>>,
+    on_done: Mutex<Option<OnDone>>,
     dropped: AtomicBool,
 }
 
