@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use events::{EventQueue, EventWriter};
 pub use sink::{Sink, SinkConfig, SinkCounters};
 pub(crate) use sink::{http_client, post};
-pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, redact};
+pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, learn, redact, redact_learned};
 
 use crate::{
     api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},

@@ -122,6 +122,8 @@ impl Default for Options {
 pub enum RunError {
     #[error("starting the audit webhook sink: {0}")]
     Sink(#[from] reqwest::Error),
+    #[error("starting the notification queues: {0}")]
+    Notify(reqwest::Error),
     #[error("serving {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("lost the leader lease {0}; exiting so that a fresh start re-elects")]
@@ -252,7 +254,8 @@ pub async fn run_with_metrics(
         // A quarter of the reconciles for one requestor's grant decisions.
         fairness: fairness::Fairness::new(usize::from(opts.concurrency.max(4)) / 4, call_next),
         orphan_review_grace: opts.orphan_review_grace,
-        notifier: notify::Notifier::new(client.clone(), &opts.namespace, opts.notify.clone(), metrics.notify.clone())?,
+        notifier: notify::Notifier::new(client.clone(), &opts.namespace, opts.notify.clone(), metrics.notify.clone())
+            .map_err(RunError::Notify)?,
     });
 
     // Decisions need the policies and guards: wait for their first list.

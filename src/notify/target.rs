@@ -44,10 +44,13 @@ pub async fn read_url(secrets: &Api<Secret>, target: &SecretKeyRef) -> Result<We
         Ok(None) => return Err(TargetError::Missing { namespace, name, key }),
         Err(source) => return Err(TargetError::Read { namespace, name, source }),
     };
-    parse(&secret, target).map_err(|e| match e {
+    let url = parse(&secret, target).map_err(|e| match e {
         None => TargetError::NoKey { namespace: namespace.clone(), name: name.clone(), key: key.clone() },
         Some(why) => TargetError::BadUrl { namespace: namespace.clone(), name: name.clone(), key: key.clone(), why },
-    })
+    })?;
+    // Whatever a dependency logs about it is scrubbed (cli::redacting).
+    crate::audit::learn(&url);
+    Ok(url)
 }
 
 /// `Err(None)`: no such key; `Err(Some(why))`: not a URL (why never quotes it).
