@@ -75,6 +75,21 @@ impl io::Write for Logs {
     }
 }
 
+/// The process's logs, captured: installed first thing by every test of
+/// this file (the harness's own subscriber would otherwise take the place).
+fn capture_logs() -> Logs {
+    static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_env_filter("info,kudo=debug").finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no subscriber before this one");
+        logs
+    })
+    .clone()
+}
+
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -103,11 +118,7 @@ fn target(name: &str, format: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_reach_every_reviewer_target_and_the_requestor_hears_the_decision_and_the_reminder() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let _ = tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt().with_writer(move || writer.clone()).with_env_filter("info,kudo=debug").finish(),
-    );
+    let logs = capture_logs();
     let (a_url, team_a) = receiver("team-a", 200).await;
     let (b_url, team_b) = receiver("team-b", 200).await;
     let (requests_url, requests) = receiver("requests", 200).await;
@@ -254,4 +265,51 @@ async fn requests_reach_every_reviewer_target_and_the_requestor_hears_the_decisi
         assert!(!text.contains(token), "{token} in the logs");
     }
     assert!(!text.contains("XXXXtokenbadXXXX"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_notify_specs_are_refused_with_a_message() {
+    capture_logs();
+    let cluster = Cluster::new().await;
+    // Sent as written (not through the typed API, which would drop unknown
+    // fields itself), dry-run: the API server's schema and CEL judge.
+    let admin = cluster.client("admin").await;
+    let create = |notify: Value| {
+        let admin = admin.clone();
+        async move {
+            let mut policy = pod_reader_policy("hostile", "10m", json!([]));
+            policy["apiVersion"] = json!("k8s.kudo.dev/v1alpha1");
+            policy["kind"] = json!("EscalationPolicy");
+            policy["spec"]["notify"] = notify;
+            let (obj, api) = kudo::manifests::apply::dynamic(&admin, policy).await.unwrap();
+            let params = PostParams { dry_run: true, ..PostParams::default() };
+            api.create(&params, &obj).await.map(|o| serde_json::to_value(o).unwrap()).map_err(|e| e.to_string())
+        }
+    };
+    let nine: Vec<Value> = (0..9).map(|i| target(&format!("t{i}"), "slack")).collect();
+    let refused = [
+        (json!({"reviewers": nine}), "must have at most 8 items"),
+        (json!({"reviewers": [target("../etc", "slack")]}), "should match"),
+        (json!({"reviewers": [target(&"a".repeat(254), "slack")]}), "may not be more than 253"),
+        (json!({"reviewers": [{"secretRef": {"name": "s", "key": "url"}, "format": "html"}]}), "Unsupported value"),
+        (json!({"requestor": {"secretRef": {"name": "s", "key": "url/../x"}, "format": "json"}}), "should match"),
+        (json!({"remindBefore": "-5m"}), "should match"),
+        (json!({"remindBefore": "9000h"}), "notify.remindBefore is at most 8760h"),
+    ];
+    for (notify, why) in refused {
+        let e = create(notify.clone()).await.expect_err(&format!("{notify} was accepted"));
+        assert!(e.contains(why), "{notify}: {e}");
+    }
+    // A Secret in another namespace cannot even be named: the field does not
+    // exist (refused, or pruned so that what is stored names none).
+    let elsewhere =
+        json!({"requestor": {"secretRef": {"name": "s", "key": "url", "namespace": "default"}, "format": "json"}});
+    match create(elsewhere).await {
+        Err(e) => assert!(e.contains("namespace"), "{e}"),
+        Ok(stored) => {
+            assert_eq!(stored["spec"]["notify"]["requestor"]["secretRef"], json!({"name": "s", "key": "url"}))
+        }
+    }
+    let fine = create(json!({"reviewers": [target("team-b", "slack")], "remindBefore": "30m"})).await;
+    assert!(fine.is_ok(), "{fine:?}");
 }
