@@ -18,6 +18,7 @@ pub mod controller;
 pub mod engine;
 pub mod grants;
 pub mod manifests;
+pub mod notify;
 pub mod operations;
 pub mod printable;
 pub mod sandbox;

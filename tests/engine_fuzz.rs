@@ -146,6 +146,7 @@ fn policy() -> impl Strategy<Value = EscalationPolicy> {
                         challenges,
                         pending_timeout: pending_timeout.map(DurationText::new),
                         max_open_per_requestor: max_open,
+                        notify: None,
                         target: Target {
                             default_duration: DurationText::new(default_duration),
                             max_duration: DurationText::new(max_duration),

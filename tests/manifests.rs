@@ -51,6 +51,8 @@ fn every_document_is_a_named_kubernetes_object() {
             "ClusterRoleBinding",
             "Role",
             "RoleBinding",
+            "Role",
+            "RoleBinding",
             "ClusterRole",
             "ClusterRole",
             "ClusterRole",
@@ -152,6 +154,7 @@ fn crds_use_the_design_names() {
             "finishedAt",
             "grantPreview",
             "grantRefs",
+            "notified",
             "policyGeneration",
             "policyUID",
             "state",
@@ -162,7 +165,22 @@ fn crds_use_the_design_names() {
     assert_eq!(state, &serde_json::json!(["PENDING", "DENIED", "ACCEPTED", "EXPIRED"]));
 
     let schema = &pol["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-    assert_eq!(props(schema, &["spec"]), ["challenges", "maxOpenPerRequestor", "pendingTimeout", "subjects", "target"]);
+    assert_eq!(
+        props(schema, &["spec"]),
+        ["challenges", "maxOpenPerRequestor", "notify", "pendingTimeout", "subjects", "target"]
+    );
+    // Every list and string of `notify` is bounded (the API server's CEL
+    // cost budget), and a target names a Secret in kudo's namespace only.
+    assert_eq!(props(schema, &["spec", "notify"]), ["remindBefore", "requestor", "reviewers"]);
+    let notify = &schema["properties"]["spec"]["properties"]["notify"]["properties"];
+    assert_eq!(notify["reviewers"]["maxItems"], 8);
+    let secret_ref = &notify["requestor"]["properties"]["secretRef"];
+    assert_eq!(props(secret_ref, &[]), ["key", "name"]);
+    assert_eq!(
+        (&secret_ref["properties"]["name"]["maxLength"], &secret_ref["properties"]["key"]["maxLength"]),
+        (&serde_json::json!(253), &serde_json::json!(253))
+    );
+    assert_eq!(notify["requestor"]["properties"]["format"]["enum"], serde_json::json!(["slack", "json"]));
     assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration"]);
     assert_eq!(schema["properties"]["spec"]["properties"]["subjects"]["minItems"], 1);
 

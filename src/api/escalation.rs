@@ -144,6 +144,11 @@ pub struct EscalationStatus {
     /// Every binding kudo will create or has created, recorded before it exists.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grant_refs: Vec<GrantRef>,
+    /// Notifications delivered to every target (or given up on after retries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub notified: Vec<super::Notice>,
 }
 
 impl EscalationStatus {
@@ -163,6 +168,7 @@ impl EscalationStatus {
             grant_preview: None,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
+            notified: Vec::new(),
         }
     }
 }

@@ -3,12 +3,14 @@
 
 pub mod duration;
 mod escalation;
+mod notify;
 mod policy;
 mod review;
 mod subject;
 
 pub use duration::DurationText;
 pub use escalation::*;
+pub use notify::*;
 pub use policy::*;
 pub use review::*;
 pub use subject::*;

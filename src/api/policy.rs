@@ -45,6 +45,9 @@ pub struct EscalationPolicySpec {
     #[schemars(range(min = 1, max = 10000), extend("format" = "int32"))]
     pub max_open_per_requestor: Option<u32>,
     pub target: Target,
+    /// Where this policy's requests, decisions and expiry reminders are announced (DESIGN §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::Notify>,
 }
 
 #[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 pub use events::{EventQueue, EventWriter};
 pub use sink::{Sink, SinkConfig, SinkCounters};
-pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, redact};
+pub(crate) use sink::{http_client, post};
+pub use webhook_url::{WEBHOOK_ENV, WebhookUrl, WebhookUrlError, learn, redact, redact_learned};
 
 use crate::{
     api::{ChallengeKind, Escalation, EscalationState, GrantRef, GrantStatus},

@@ -35,9 +35,7 @@ pub struct Sink {
 
 impl Sink {
     pub fn start(config: SinkConfig, counters: SinkCounters) -> Result<Self, reqwest::Error> {
-        // reqwest is built without a TLS provider of its own: use ring, as kube does.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.without_url())?;
+        let http = http_client(Duration::from_secs(10))?;
         let (tx, mut rx) = mpsc::channel::<String>(config.queue.max(1));
         let task_counters = counters.clone();
         tokio::spawn(async move {
@@ -60,30 +58,44 @@ impl Sink {
     }
 }
 
+/// The HTTP client of every webhook kudo posts to (the audit sink, the
+/// notification targets): `timeout` bounds each attempt, connect to answer.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    // reqwest is built without a TLS provider of its own: use ring, as kube does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.without_url())
+}
+
+/// One POST of a JSON `body`; a non-2xx answer is an error. The error
+/// never names the URL (see [`describe`]).
+pub(crate) async fn post(
+    http: &reqwest::Client,
+    url: &WebhookUrl,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Result<(), String> {
+    let mut request = http.post(url.url().clone()).header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(body).send().await.and_then(reqwest::Response::error_for_status).map(|_| ()).map_err(describe)
+}
+
 async fn deliver(http: &reqwest::Client, config: &SinkConfig, counters: &SinkCounters, line: String) {
     let mut delay = config.backoff;
     for attempt in 1..=config.attempts.max(1) {
-        let sent = http
-            .post(config.url.url().clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(line.clone())
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status);
-        match sent {
-            Ok(_) => {
+        match post(http, &config.url, &[], line.clone()).await {
+            Ok(()) => {
                 counters.delivered.inc();
                 return;
             }
-            Err(e) if attempt < config.attempts => {
-                let error = describe(e);
+            Err(error) if attempt < config.attempts => {
                 tracing::warn!(%error, attempt, webhook = %config.url, "audit sink delivery failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
-            Err(e) => {
+            Err(error) => {
                 counters.failed.inc();
-                let error = describe(e);
                 tracing::error!(%error, webhook = %config.url, record = %line, "audit sink delivery failed for good (the record is on stdout)");
             }
         }

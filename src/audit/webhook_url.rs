@@ -79,6 +79,44 @@ impl fmt::Display for WebhookUrl {
     }
 }
 
+/// Secrets learned while running: the notification targets' URLs, read
+/// from Secrets at each delivery. The controller's logger scrubs them from
+/// every line too, whoever wrote it. Bounded: an admin rotating URLs all
+/// day cannot grow it without end (the oldest go first).
+static LEARNED: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+const MAX_LEARNED: usize = 1024;
+
+/// Adds `url`'s [`WebhookUrl::secrets`] to those scrubbed from logs.
+pub fn learn(url: &WebhookUrl) {
+    let secrets = url.secrets();
+    if let Ok(known) = LEARNED.read()
+        && secrets.iter().all(|s| known.contains(s))
+    {
+        return;
+    }
+    let mut known = LEARNED.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for secret in secrets {
+        if let Some(i) = known.iter().position(|k| *k == secret) {
+            known.remove(i);
+        }
+        known.push(secret);
+    }
+    let excess = known.len().saturating_sub(MAX_LEARNED);
+    known.drain(..excess);
+}
+
+/// `text` with every learned secret replaced, longest first.
+pub fn redact_learned(text: &str) -> String {
+    let known = LEARNED.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if known.is_empty() {
+        return text.to_string();
+    }
+    let mut sorted: Vec<String> = known.clone();
+    drop(known);
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    redact(text, &sorted)
+}
+
 /// Replaces every secret in `text` with `[redacted]`.
 pub fn redact(text: &str, secrets: &[String]) -> String {
     let mut out = text.to_string();

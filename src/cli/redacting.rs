@@ -51,7 +51,7 @@ impl<W: io::Write> Drop for Line<W> {
             return;
         }
         let text = String::from_utf8_lossy(&self.buf);
-        let line = crate::audit::redact(&text, &self.secrets);
+        let line = crate::audit::redact_learned(&crate::audit::redact(&text, &self.secrets));
         // A log line that cannot be written has nowhere else to go.
         let _ = self.inner.write_all(line.as_bytes()).and_then(|()| self.inner.flush());
     }
@@ -92,5 +92,20 @@ mod tests {
         assert_eq!(logged.lines().count(), 2, "{logged}");
         assert!(!logged.contains("s3cr3t"), "{logged}");
         assert!(logged.contains("https://hooks.example[redacted]"), "{logged}");
+    }
+
+    #[test]
+    fn urls_learned_while_running_are_scrubbed_too() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let writer = Redacting::new(move || sink.clone(), vec![]);
+        let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(writer).finish();
+        let url = crate::audit::WebhookUrl::parse("https://hooks.example/services/T9/B9/l3arn3dXXXX").unwrap();
+        crate::audit::learn(&url);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!("POST https://hooks.example/services/T9/B9/l3arn3dXXXX");
+        });
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("POST [redacted]") && !logged.contains("l3arn3d"), "{logged}");
     }
 }

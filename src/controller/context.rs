@@ -50,6 +50,8 @@ pub struct Context {
     pub(super) finished: tokio::sync::Notify,
     pub(super) fairness: Arc<super::fairness::Fairness>,
     pub(super) orphan_review_grace: jiff::SignedDuration,
+    /// Per-policy notifications (DESIGN §6).
+    pub(super) notifier: super::notify::Notifier,
 }
 
 /// The guards kudo installs for a controller in `namespace` running as
@@ -124,6 +126,9 @@ impl Context {
     /// The escalation is gone: nothing more will be written to it.
     pub(super) fn forget(&self, esc: &Escalation) {
         self.fairness.forget(esc);
+        if let Some(uid) = esc.metadata.uid.as_ref() {
+            self.notifier.forget(uid);
+        }
         if let Some(uid) = esc.metadata.uid.as_ref() {
             self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(uid);
         }

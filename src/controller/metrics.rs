@@ -34,6 +34,8 @@ pub struct Metrics {
     /// Audit Events dropped because their queue was full (the records are on stdout).
     pub events_dropped: Counter,
     pub sink: SinkCounters,
+    /// Notifications per target (`secret/key`): delivered, failed after every attempt, dropped.
+    pub notify: crate::notify::NotifyCounters,
     /// Connections the health/metrics server holds now.
     pub http_connections: Gauge,
     /// Connections closed to make room for a newer one.
@@ -57,6 +59,7 @@ impl Default for Metrics {
         let leader_missing = Gauge::default();
         let events_dropped = Counter::default();
         let sink = SinkCounters::default();
+        let notify = crate::notify::NotifyCounters::default();
         let http_connections = Gauge::default();
         let http_connections_evicted = Counter::default();
         let http_timeouts = Counter::default();
@@ -105,6 +108,21 @@ impl Default for Metrics {
             "Audit records refused because the sink queue was full",
             sink.dropped.clone(),
         );
+        registry.register(
+            "notify_delivered",
+            "Notifications delivered, by target (Secret/key)",
+            notify.delivered.clone(),
+        );
+        registry.register(
+            "notify_failed",
+            "Notifications a target did not take after every attempt, by target (Secret/key)",
+            notify.failed.clone(),
+        );
+        registry.register(
+            "notify_dropped",
+            "Notifications dropped because the target's queue was full (sent again at the escalation's next reconcile), by target",
+            notify.dropped.clone(),
+        );
         registry.register("http_connections", "Connections the health/metrics server holds", http_connections.clone());
         registry.register(
             "http_connections_evicted",
@@ -129,6 +147,7 @@ impl Default for Metrics {
             leader_missing,
             events_dropped,
             sink,
+            notify,
             http_connections,
             http_connections_evicted,
             http_timeouts,

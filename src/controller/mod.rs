@@ -10,6 +10,7 @@ mod fairness;
 mod http;
 mod leader;
 mod metrics;
+mod notify;
 mod preview;
 mod reconcile;
 mod retention;
@@ -89,6 +90,8 @@ pub struct Options {
     pub retain_per_requestor: usize,
     /// Reviews naming no existing escalation are deleted this long after their creation.
     pub orphan_review_grace: jiff::SignedDuration,
+    /// How policies' notifications are delivered (queue, attempts, backoff, timeout per attempt).
+    pub notify: crate::notify::DeliveryConfig,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
             retain_finished: jiff::SignedDuration::from_hours(720),
             retain_per_requestor: engine::retention::DEFAULT_PER_REQUESTOR,
             orphan_review_grace: engine::review::ORPHAN_REVIEW_GRACE,
+            notify: crate::notify::DeliveryConfig::default(),
         }
     }
 }
@@ -118,6 +122,8 @@ impl Default for Options {
 pub enum RunError {
     #[error("starting the audit webhook sink: {0}")]
     Sink(#[from] reqwest::Error),
+    #[error("starting the notification queues: {0}")]
+    Notify(reqwest::Error),
     #[error("serving {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("lost the leader lease {0}; exiting so that a fresh start re-elects")]
@@ -253,6 +259,8 @@ pub async fn run_with_metrics(
         // A quarter of the reconciles for one requestor's grant decisions.
         fairness: fairness::Fairness::new(usize::from(opts.concurrency.max(4)) / 4, call_next),
         orphan_review_grace: opts.orphan_review_grace,
+        notifier: notify::Notifier::new(client.clone(), &opts.namespace, opts.notify.clone(), metrics.notify.clone())
+            .map_err(RunError::Notify)?,
     });
 
     // Decisions need the policies and guards: wait for their first list.
@@ -271,6 +279,7 @@ pub async fn run_with_metrics(
         controller.run(reconcile_logged, error_policy, ctx.clone()).for_each(|_| futures::future::ready(()));
     let sweeper = periodic(ctx.clone(), opts.sweep_interval, escalation_store);
     let capping = tokio::spawn(retention::run(ctx.clone(), opts.sweep_interval));
+    let marking = tokio::spawn(notify::record_done(ctx.clone()));
     let reporting = ctx.clone();
     tokio::spawn(async move {
         while let Some(policy) = policy_rx.recv().await {
@@ -285,6 +294,7 @@ pub async fn run_with_metrics(
         lost = &mut lease_kept => Err(lost),
     };
     capping.abort();
+    marking.abort();
     if let Some(elector) = &elector
         && result.is_ok()
     {

@@ -246,13 +246,16 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         }
         other => (current, other),
     };
+    // Notifications go from the status as written (the grant preview in it).
+    let remind_at = super::notify::announce(ctx, &current, policy.as_ref());
     match outcome {
         Outcome::Failed(e) => Err(e.into()),
         Outcome::AdoptConflict => Ok(Action::requeue(Duration::ZERO)),
         // The cache has not caught up, or expiry came while acting: decide again shortly.
         Outcome::Stale => Ok(Action::requeue(Duration::from_millis(200))),
         Outcome::Done | Outcome::Permanent(..) => {
-            let next = requeue_at.or_else(|| engine::retention_due(&current, ctx.retain_finished));
+            let next = [requeue_at, remind_at].into_iter().flatten().min();
+            let next = next.or_else(|| engine::retention_due(&current, ctx.retain_finished));
             Ok(next.map_or_else(Action::await_change, |at| Action::requeue(until(at))))
         }
     }

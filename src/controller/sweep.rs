@@ -17,8 +17,8 @@ use serde_json::json;
 use super::Context;
 use crate::{
     api::{
-        CONDITION_DANGEROUS_ROLE, CONDITION_READY, ESCALATION_LABEL, EscalationPolicy, EscalationPolicyStatus,
-        FIELD_MANAGER, GrantKind, RoleKind,
+        CONDITION_DANGEROUS_ROLE, CONDITION_NOTIFY_READY, CONDITION_READY, ESCALATION_LABEL, EscalationPolicy,
+        EscalationPolicyStatus, FIELD_MANAGER, GrantKind, RoleKind,
     },
     audit,
     engine::{
@@ -199,7 +199,39 @@ async fn conditions(ctx: &Context, policy: &EscalationPolicy) -> Result<Vec<Cond
             format!("an escalation through this policy can become permanent: {}", findings.join("; ")),
         )
     };
-    Ok(vec![ready, dangerous])
+    let mut out = vec![ready, dangerous];
+    if let Some(notify) = &policy.spec.notify {
+        let problems = notify_problems(ctx, notify).await;
+        out.push(match problems.first() {
+            None => condition(
+                CONDITION_NOTIFY_READY,
+                true,
+                "TargetsReady",
+                "every notify target's Secret holds a webhook URL".into(),
+            ),
+            Some((reason, _)) => condition(
+                CONDITION_NOTIFY_READY,
+                false,
+                reason,
+                problems.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join("; "),
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// What keeps a notify target from being reached: its Secret (in kudo's
+/// namespace) missing, its key missing, or not a URL. Never the URL.
+async fn notify_problems(ctx: &Context, notify: &crate::api::Notify) -> Vec<(&'static str, String)> {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(ctx.client.clone(), &ctx.kudo_namespace);
+    let targets = notify.reviewers.iter().enumerate().map(|(i, t)| (format!("notify.reviewers[{i}]"), t));
+    let mut problems = Vec::new();
+    for (field, target) in targets.chain(notify.requestor.iter().map(|t| ("notify.requestor".to_string(), t))) {
+        if let Err(e) = crate::notify::read_url(&secrets, &target.secret_ref).await {
+            problems.push((e.reason(), format!("{field}: {e}")));
+        }
+    }
+    problems
 }
 
 /// The rules of the role a grant binds (a Role: in every namespace it may be bound in).

@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod freshness;
 pub mod guards;
 pub mod lint;
+pub mod notify;
 pub mod plan;
 pub mod preview;
 pub mod rbac;

@@ -16,6 +16,8 @@ pub const REVIEWER_ROLE: &str = "kudo-reviewer";
 pub const ADMIN_ROLE: &str = "kudo-admin";
 /// The reaper's ServiceAccount and ClusterRole (DESIGN §4).
 pub const REAPER: &str = "kudo-reaper";
+/// The controller's Role reading notification targets' Secrets in its namespace.
+pub const NOTIFY_SECRETS_ROLE: &str = "kudo-notify-secrets";
 
 const READ: [&str; 3] = ["get", "list", "watch"];
 
@@ -83,6 +85,28 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                 "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                 "metadata": ns_meta("kudo-leader-election"),
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kudo-leader-election"},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            }),
+        )?,
+        // Notification targets' webhook URLs (DESIGN §6): Secrets in kudo's
+        // own namespace only, read one by one (no list or watch: the
+        // controller never sees a Secret no policy names). Names are the
+        // policies' choice, so resourceNames cannot narrow it; admins who
+        // know theirs may add them.
+        typed::<Role>(
+            "notify-secrets Role",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": ns_meta(NOTIFY_SECRETS_ROLE),
+                "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}],
+            }),
+        )?,
+        typed::<RoleBinding>(
+            "notify-secrets RoleBinding",
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": ns_meta(NOTIFY_SECRETS_ROLE),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NOTIFY_SECRETS_ROLE},
                 "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
             }),
         )?,

@@ -83,6 +83,7 @@ pub fn policy(challenges: Vec<Challenge>) -> EscalationPolicy {
             challenges,
             pending_timeout: None,
             max_open_per_requestor: None,
+            notify: None,
             target: Target {
                 default_duration: "60m".into(),
                 max_duration: "4h".into(),

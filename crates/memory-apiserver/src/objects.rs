@@ -557,10 +557,22 @@ fn remove(state: &mut State, rt: &ResourceType, namespace: &str, name: &str) -> 
 
 /// The API server's defaults for the built-in fields kubectl and kudo read
 /// back (`SetDefaults_*` in Kubernetes): a Secret's type, and the apiGroup
-/// of User and Group subjects.
+/// of User and Group subjects; a Secret's `stringData` folded into `data`.
 fn default_builtin(rt: &ResourceType, obj: &mut Value) {
     match (rt.group.as_str(), rt.plural.as_str()) {
-        ("", "secrets") if obj["type"].as_str().is_none_or(str::is_empty) => obj["type"] = json!("Opaque"),
+        ("", "secrets") => {
+            if obj["type"].as_str().is_none_or(str::is_empty) {
+                obj["type"] = json!("Opaque");
+            }
+            // Write-only `stringData` is merged into `data` (base64), winning over it.
+            if let Some(Value::Object(strings)) = obj.as_object_mut().and_then(|o| o.remove("stringData")) {
+                use base64::Engine as _;
+                for (key, value) in strings {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(value.as_str().unwrap_or_default());
+                    obj["data"][key] = json!(encoded);
+                }
+            }
+        }
         ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => {
             for subject in obj["subjects"].as_array_mut().into_iter().flatten() {
                 let kind = subject["kind"].as_str().unwrap_or_default();
