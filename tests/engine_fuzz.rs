@@ -149,6 +149,7 @@ fn policy() -> impl Strategy<Value = EscalationPolicy> {
                         target: Target {
                             default_duration: DurationText::new(default_duration),
                             max_duration: DurationText::new(max_duration),
+                            max_extensions: None,
                             grants,
                         },
                     },
@@ -238,6 +239,7 @@ fn escalation() -> impl Strategy<Value = Escalation> {
                         revoked_by,
                         start_at: start_at.map(Time),
                         break_glass,
+                        extends: String::new(),
                     },
                 );
                 e.metadata.uid = uid;
@@ -334,6 +336,7 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
             missing_guards: &guards,
             open_escalations: &open,
             observed: &observed,
+            extension: Default::default(),
         });
         let before = esc.state();
         // DENIED and EXPIRED are final.
@@ -446,6 +449,7 @@ fn check_json((json, now): (serde_json::Value, Timestamp)) -> Result<(), TestCas
                 missing_guards: &[],
                 open_escalations: &[],
                 observed: &observed,
+                extension: Default::default(),
             });
         }
     }

@@ -138,6 +138,7 @@ pub async fn create(
         revoked_by: String::new(),
         start_at: start_at.map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time),
         break_glass: args.break_glass,
+        extends: String::new(),
     };
     precheck(session, &policy, &spec).await?;
 
@@ -226,7 +227,11 @@ fn start_time(args: &EscalateArgs, now: Timestamp) -> Result<Option<Timestamp>, 
 
 /// The controller's own checks, run first so that a request bound to be
 /// denied is never created.
-async fn precheck(session: &Session, policy: &EscalationPolicy, spec: &EscalationSpec) -> Result<(), UserError> {
+pub(super) async fn precheck(
+    session: &Session,
+    policy: &EscalationPolicy,
+    spec: &EscalationSpec,
+) -> Result<(), UserError> {
     let name = policy.name_any();
     if !super::admission::admitted(session, policy).await? {
         return Err(UserError::new(format!("you ({}) may not use policy {name}", spec.requestor))
@@ -285,7 +290,7 @@ const TAKEN_UP: Duration = Duration::from_secs(10);
 
 /// `--no-wait`: says what the controller made of the request at first
 /// (what it waits for, a denial), so that a reviewer can find it PENDING.
-async fn taken_up(api: &Api<Escalation>, name: &str) -> Result<(), UserError> {
+pub(super) async fn taken_up(api: &Api<Escalation>, name: &str) -> Result<(), UserError> {
     let follow = format!("follow it with: kubectl kudo status {name}");
     let deadline = tokio::time::Instant::now() + TAKEN_UP;
     let esc = loop {
@@ -376,7 +381,7 @@ pub fn parse_duration(text: &str, flag: &str) -> Result<Duration, UserError> {
 }
 
 /// generateName keeps the name within the 63 characters escalation names may have.
-fn truncate_name(policy: &str) -> &str {
+pub(super) fn truncate_name(policy: &str) -> &str {
     let max = 63 - 6;
     let mut end = policy.len().min(max);
     while !policy.is_char_boundary(end) {

@@ -7,7 +7,7 @@ use std::{process::Stdio, time::Duration};
 use clap::Args;
 use futures::StreamExt;
 use kube::{
-    Api,
+    Api, ResourceExt,
     api::{Patch, PatchParams},
     config::{Kubeconfig, NamedContext},
     runtime::{WatchStreamExt, watcher},
@@ -25,7 +25,10 @@ use super::{
     kubeconfig::KubeFlags,
     session::Session,
 };
-use crate::api::{Escalation, GrantStatus};
+use crate::{
+    api::{Escalation, GrantStatus},
+    engine::extension,
+};
 
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
@@ -38,6 +41,11 @@ pub struct RunArgs {
     /// only when they connect.
     #[arg(long)]
     pub end_with_escalation: bool,
+    /// Keep CMD's grants: when less than a tenth of the time is left, ask
+    /// for an extension (kubectl kudo extend; the policy's maxExtensions
+    /// caps how often), and go on with it once granted.
+    #[arg(long)]
+    pub extend: bool,
     /// The command to run with the grants, after `--`.
     #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
     pub command: Vec<String>,
@@ -96,8 +104,22 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             return Err(UserError::new(format!("starting {program}: {e}")).hint("is it installed and on PATH?"));
         }
     };
-    let ended = until_it_ends(api.clone(), name.clone());
-    tokio::pin!(ended);
+    // The escalation CMD runs under: an extension takes over from it.
+    let mut name = name;
+    let mut ended = Box::pin(until_it_ends(api.clone(), name.clone()));
+    // An extension created and not yet taking over (revoked with the rest).
+    let asked = std::sync::Mutex::new(None::<String>);
+    let extend_for = |esc: Option<Escalation>| -> Extending<'_> {
+        let asked = &asked;
+        let request = &args.request;
+        Box::pin(async move {
+            match esc.filter(|_| args.extend) {
+                Some(esc) => extend_when_due(session, &esc, request, asked).await,
+                None => std::future::pending().await,
+            }
+        })
+    };
+    let mut extending = extend_for(Some(decided.clone()));
     let mut told = false;
     let status = loop {
         tokio::select! {
@@ -107,7 +129,27 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
                     let _ = kill(Pid::from_raw(pid), s);
                 }
             }
+            outcome = &mut extending => {
+                // Granted: it takes over when the controller supersedes the
+                // old one, which `ended` reports. Refused: carry on as before.
+                match outcome {
+                    Ok(next) => eprintln!("kudo: extension {} granted; it takes over from {name}", next.name_any()),
+                    Err(e) => {
+                        eprintln!("kudo: could not extend {name}: {e}");
+                        *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                    }
+                }
+                extending = extend_for(None);
+            }
             how = &mut ended, if !told => {
+                if let Ended::Superseded(next) = &how {
+                    eprintln!("kudo: escalation {name} superseded by {next}; the command goes on with its grants");
+                    *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                    name = next.clone();
+                    ended = Box::pin(until_it_ends(api.clone(), name.clone()));
+                    extending = extend_for(api.get_opt(&name).await.ok().flatten());
+                    continue;
+                }
                 told = true;
                 if args.end_with_escalation {
                     eprintln!("kudo: escalation {name} {how}; ending the command (--end-with-escalation)");
@@ -120,6 +162,10 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             }
         }
     };
+    let open_extension = asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    if let Some(extension) = open_extension {
+        revoke(session, &api, &extension).await;
+    }
     revoke(session, &api, &name).await;
     drop(kubeconfig);
     let status = status.map_err(|e| UserError::new(format!("waiting for {program}: {e}")))?;
@@ -147,24 +193,83 @@ async fn first_signal(signals: &mut [(Signal, tokio::signal::unix::Signal)]) -> 
     futures::future::select_all(waits).await.0
 }
 
-/// Resolves when the escalation ends under CMD, saying how: final, or
-/// deleted (which a watch of applied objects alone would miss).
-async fn until_it_ends(api: Api<Escalation>, name: String) -> String {
+/// How the escalation CMD runs under ended.
+enum Ended {
+    /// An extension took over (`status.supersededBy`).
+    Superseded(String),
+    /// Final, or deleted: how, to tell the user.
+    Other(String),
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Superseded(by) => write!(f, "was superseded by {by}"),
+            Self::Other(how) => f.write_str(how),
+        }
+    }
+}
+
+/// Resolves when the escalation ends under CMD, saying how: superseded,
+/// final, or deleted (which a watch of applied objects alone would miss).
+async fn until_it_ends(api: Api<Escalation>, name: String) -> Ended {
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut stream = watcher(api, config).boxed();
     while let Some(event) = stream.next().await {
         match event {
             Ok(watcher::Event::Apply(esc) | watcher::Event::InitApply(esc)) => {
                 if let Some(status) = esc.status.as_ref().filter(|s| s.state.is_final()) {
-                    return format!("is {} ({})", status.state.as_str(), status.state_details);
+                    if let Some(by) = status.superseded_by.clone().filter(|b| crate::api::valid_name(b)) {
+                        return Ended::Superseded(by);
+                    }
+                    return Ended::Other(format!(
+                        "is {} ({})",
+                        status.state.as_str(),
+                        crate::printable::printable(&status.state_details)
+                    ));
                 }
             }
-            Ok(watcher::Event::Delete(_)) => return "was deleted".into(),
+            Ok(watcher::Event::Delete(_)) => return Ended::Other("was deleted".into()),
             Ok(_) | Err(_) => {}
         }
     }
     // The watch never ends on its own (it retries); should it, CMD runs on.
     std::future::pending().await
+}
+
+/// The extension `--extend` asks for and waits on.
+type Extending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Escalation, UserError>> + 'a>>;
+
+/// `--extend`: once less than a tenth of `esc`'s time is left, asks for
+/// an extension (recorded in `asked`, so that it is revoked with the rest
+/// should CMD exit first) and waits for it to be granted.
+async fn extend_when_due(
+    session: &Session,
+    esc: &Escalation,
+    request: &RequestArgs,
+    asked: &std::sync::Mutex<Option<String>>,
+) -> Result<Escalation, UserError> {
+    let name = esc.name_any();
+    let status = esc.status.as_ref();
+    let (Some(accepted), Some(expires)) =
+        (status.and_then(|s| s.accepted_at.as_ref()), status.and_then(|s| s.expires_at.as_ref()))
+    else {
+        return Err(UserError::new(format!("escalation {name} records no acceptedAt/expiresAt")));
+    };
+    let due = extension::extension_due_at(accepted.0, expires.0);
+    let wait = due.duration_since(jiff::Timestamp::now());
+    if let Ok(wait) = Duration::try_from(wait) {
+        tokio::time::sleep(wait).await;
+    }
+    let next = super::extend::request(session, &name, request.duration.clone(), request.reason.clone()).await?;
+    eprintln!("kudo: less than a tenth of {name}'s time left; asked for extension {next}");
+    *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(next.clone());
+    // No longer than what is left: past it, the grants are gone anyway.
+    let left = Duration::try_from(expires.0.duration_since(jiff::Timestamp::now())).unwrap_or_default();
+    let api: Api<Escalation> = session.api();
+    let decided = escalate::wait(&api, &next, left.max(Duration::from_secs(1))).await?;
+    escalate::report(&decided, &mut std::io::sink())?;
+    Ok(decided)
 }
 
 /// Ends the escalation and waits (briefly) for its grants to be reclaimed.
