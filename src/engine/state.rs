@@ -188,8 +188,9 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
         checks::request(spec, &esc.spec, name, inputs.now)?;
         let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
         checks::schedule(spec, &esc.spec, name, created)?;
-        checks::open_limit(spec, name, inputs.open_escalations)?;
-        extension::check(esc, &inputs.extension, spec, name, inputs.now).map(|_| ())
+        // What is wrong with an extension first: it says more than the limit.
+        extension::check(esc, &inputs.extension, spec, name, inputs.now)?;
+        checks::open_limit(spec, name, inputs.open_escalations)
     })();
     if let Err(details) = request_ok {
         return finish(status, EscalationState::Denied, details);
