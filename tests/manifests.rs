@@ -130,6 +130,7 @@ fn crds_use_the_design_names() {
         [
             "breakGlass",
             "duration",
+            "extends",
             "namespace",
             "policyName",
             "reason",
@@ -149,13 +150,15 @@ fn crds_use_the_design_names() {
             "auditedState",
             "challenges",
             "expiresAt",
+            "extensionCount",
             "finishedAt",
             "grantPreview",
             "grantRefs",
             "policyGeneration",
             "policyUID",
             "state",
-            "stateDetails"
+            "stateDetails",
+            "supersededBy"
         ]
     );
     let state = &schema["properties"]["status"]["properties"]["state"]["enum"];
@@ -163,7 +166,7 @@ fn crds_use_the_design_names() {
 
     let schema = &pol["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
     assert_eq!(props(schema, &["spec"]), ["challenges", "maxOpenPerRequestor", "pendingTimeout", "subjects", "target"]);
-    assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration"]);
+    assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration", "maxExtensions"]);
     assert_eq!(schema["properties"]["spec"]["properties"]["subjects"]["minItems"], 1);
 
     let schema = &rev["spec"]["versions"][0]["schema"]["openAPIV3Schema"];

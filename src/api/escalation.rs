@@ -155,6 +155,7 @@ pub struct EscalationStatus {
     /// Kept here, written by the controller only, so that deleting an old
     /// link of the chain cannot reset the count.
     #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(extend("format" = "int32"))]
     pub extension_count: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
