@@ -259,3 +259,77 @@ async fn run_extend_keeps_the_command_granted() {
     assert!(cluster.kudo_bindings().await.is_empty());
     ctl.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_the_old_escalation_denies_its_pending_extension() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
+    cluster.policy(extensible("read-pods", "10m", 2, review)).await;
+    let old = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let pending = cluster.wait_state(&old.name_any(), "PENDING").await;
+    cluster.review("carol", &["admins"], &pending, "APPROVED").await;
+    let old = cluster.wait(&old.name_any(), "granted", granted).await.unwrap();
+    let ext = cluster.escalate("alice", &["squad-a"], "read-pods", json!({"extends": old.name_any()})).await.unwrap();
+    cluster.wait_state(&ext.name_any(), "PENDING").await;
+    // An admin revokes the old grant while the extension waits for review.
+    let api: Api<Escalation> = Api::all(cluster.client("admin").await);
+    let patch = json!({"spec": {"revoked": true, "revokedBy": "admin"}});
+    api.patch(&old.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let denied = cluster.wait_state(&ext.name_any(), "DENIED").await;
+    assert!(
+        details(&denied).contains("was revoked by admin") && details(&denied).contains("ask again"),
+        "{}",
+        details(&denied)
+    );
+    // A late approval grants nothing.
+    cluster.review("carol", &["admins"], &denied, "APPROVED").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(cluster.get(&ext.name_any()).await.unwrap().state(), Some(EscalationState::Denied));
+    assert!(cluster.kudo_bindings().await.is_empty());
+    ctl.stop().await;
+}
+
+/// The controller stops after writing an accepted extension's status and
+/// before creating its binding (the state a crash there leaves): a fresh
+/// controller creates it, then lets the old one go, and nothing outlives
+/// the new end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_takeover_converges() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let policy = cluster.policy(extensible("read-pods", "10m", 1, json!([]))).await;
+    let old = cluster.escalate("alice", &["squad-a"], "read-pods", json!({})).await.unwrap();
+    let old = cluster.wait(&old.name_any(), "granted", granted).await.unwrap();
+    ctl.stop().await;
+    let ext = cluster
+        .escalate("alice", &["squad-a"], "read-pods", json!({"extends": old.name_any(), "duration": "8s"}))
+        .await
+        .unwrap();
+    let name = ext.name_any();
+    // What the controller writes at acceptance (the finalizer, then status
+    // naming the planned binding), and no further.
+    let sa: Api<Escalation> = Api::all(cluster.client(support::SA).await);
+    let finalizer = json!({"metadata": {"finalizers": [kudo::api::FINALIZER]}});
+    sa.patch(&name, &PatchParams::default(), &Patch::Merge(&finalizer)).await.unwrap();
+    let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    let status = json!({"status": {
+        "state": "ACCEPTED", "stateDetails": "accepted", "policyUID": policy.uid(),
+        "policyGeneration": policy.metadata.generation, "acceptedAt": now.to_string(),
+        "expiresAt": (now + jiff::SignedDuration::from_secs(8)).to_string(), "extensionCount": 1,
+        "grantRefs": [{"status": "PENDING", "ref": {"kind": "KubernetesRoleBinding", "name": format!("kudo-{name}-0"), "namespace": "app"},
+                       "roleRef": {"kind": "ClusterRole", "name": "pod-reader", "apiGroup": "rbac.authorization.k8s.io"}}],
+    }});
+    sa.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    assert_eq!(cluster.kudo_bindings().await, vec![format!("kudo-{}-0", old.name_any())]);
+
+    let ctl = cluster.start_controller("b").await;
+    cluster.wait(&name, "granted", granted).await;
+    let superseded = cluster.wait_state(&old.name_any(), "EXPIRED").await;
+    assert_eq!(details(&superseded), format!("superseded by {name}"));
+    assert_eq!(cluster.kudo_bindings().await, vec![format!("kudo-{name}-0")]);
+    let ended = cluster.wait_state(&name, "EXPIRED").await;
+    assert!(support::all_reclaimed(&ended), "{ended:#?}");
+    assert!(cluster.kudo_bindings().await.is_empty());
+    ctl.stop().await;
+}
