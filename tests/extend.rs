@@ -191,6 +191,19 @@ async fn hostile_extensions_are_refused_with_a_message() {
     let denied = cluster.wait_state(&late.name_any(), "DENIED").await;
     assert!(details(&denied).contains("ask again"), "{}", details(&denied));
 
+    // Another policy's escalation.
+    let mut other = extensible("read-other", "10m", 1, json!([]));
+    other["spec"]["target"]["grants"][0]["defaultNamespace"] = json!("other");
+    cluster.policy(other).await;
+    let out = kudo(&cluster, "alice", &["status", &name]);
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.contains(&format!("Superseded: by {first}")), "{shown}");
+    let out = kudo(&cluster, "alice", &["status", &first]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("Extends:    {name} (extension 1 of its chain)")));
+    let cross = cluster.escalate("alice", &["squad-a"], "read-other", json!({"extends": first})).await.unwrap();
+    let denied = cluster.wait_state(&cross.name_any(), "DENIED").await;
+    assert!(details(&denied).contains("is of policy read-pods, not read-other"), "{}", details(&denied));
+
     // Through it all, only the one extension holds anything.
     assert_eq!(cluster.kudo_bindings().await, vec![format!("kudo-{first}-0")]);
     ctl.stop().await;
