@@ -134,10 +134,8 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
                 // old one, which `ended` reports. Refused: carry on as before.
                 match outcome {
                     Ok(next) => eprintln!("kudo: extension {} granted; it takes over from {name}", next.name_any()),
-                    Err(e) => {
-                        eprintln!("kudo: could not extend {name}: {e}");
-                        *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-                    }
+                    // One still open (undecided in time) is revoked with the rest.
+                    Err(e) => eprintln!("kudo: could not extend {name}: {e}"),
                 }
                 extending = extend_for(None);
             }
