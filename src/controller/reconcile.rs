@@ -262,7 +262,8 @@ async fn extension_inputs(
 ) -> Result<Chain, ReconcileError> {
     let mut chain =
         Chain { extensions_allowed: policy.is_some_and(|p| p.spec.target.max_extensions() > 0), ..Chain::default() };
-    let store = ctx.escalation_store.state();
+    // The store is listed only when needed: most reconciles concern no chain.
+    let store = || ctx.escalation_store.state();
     match (esc.state(), esc.extends()) {
         // Checked against the current object: a revocation or an end the
         // cache has not seen yet must count.
@@ -272,14 +273,14 @@ async fn extension_inputs(
             } else {
                 None
             };
-            chain.rivals = engine::extension::rivals(esc, store.iter().map(|e| &**e));
+            chain.rivals = engine::extension::rivals(esc, store().iter().map(|e| &**e));
         }
         (Some(EscalationState::Accepted), target) => {
             chain.extended = target
                 .and_then(|t| ctx.escalation_store.get(&kube::runtime::reflector::ObjectRef::new(t)))
                 .map(|e| (*e).clone());
             if chain.extensions_allowed {
-                chain.superseded_by = engine::extension::superseding(esc, store.iter().map(|e| &**e));
+                chain.superseded_by = engine::extension::superseding(esc, store().iter().map(|e| &**e));
             }
         }
         _ => {}
