@@ -65,6 +65,30 @@ _arguments "${_arguments_options[@]}" : \
 '::policy -- The EscalationPolicy to use (asked for on a terminal when left out):_default' \
 && ret=0
 ;;
+(extend)
+_arguments "${_arguments_options[@]}" : \
+'-d+[How long the extension lasts from its acceptance (default\: the extended escalation'\''s duration), at most the policy'\''s maxDuration]:DURATION:_default' \
+'--duration=[How long the extension lasts from its acceptance (default\: the extended escalation'\''s duration), at most the policy'\''s maxDuration]:DURATION:_default' \
+'-r+[Why (default\: the extended escalation'\''s reason)]:TEXT:_default' \
+'--reason=[Why (default\: the extended escalation'\''s reason)]:TEXT:_default' \
+'--timeout=[Longest wait for the decision, with --wait]:DURATION:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--wait[Wait for the decision and report it (by default\: return once the controller has taken the request up)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+':name -- The running (ACCEPTED) escalation of yours to extend:_default' \
+&& ret=0
+;;
 (approve)
 _arguments "${_arguments_options[@]}" : \
 '-m+[A note for the requestor and the audit log]:TEXT:_default' \
@@ -236,6 +260,7 @@ _arguments "${_arguments_options[@]}" : \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
 '--break-glass[Emergency\: skip the policy'\''s break-glass review; granted at once and reviewed afterwards]' \
 '--end-with-escalation[Send CMD a SIGTERM when the escalation ends under it (expired, revoked, denied or deleted). Streams opened meanwhile (exec, attach, port-forward) outlive the grants otherwise\: Kubernetes authorises them only when they connect]' \
+'--extend[Keep CMD'\''s grants\: when less than a tenth of the time is left, ask for an extension (kubectl kudo extend; the policy'\''s maxExtensions caps how often), and go on with it once granted]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -456,6 +481,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(extend)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (approve)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -537,6 +566,7 @@ esac
 _kubectl-kudo_commands() {
     local commands; commands=(
 'escalate:Ask for a policy'\''s grants for a while\: kubectl kudo escalate POLICY --reason '\''…'\''' \
+'extend:Ask for more time on a running escalation, with no gap\: kubectl kudo extend NAME \[--duration 1h\]' \
 'approve:Approve someone'\''s PENDING escalation (policies with a PeerReview)' \
 'deny:Reject someone'\''s PENDING escalation\: it is DENIED' \
 'list:List escalations\: mine by default, --all, or --pending-review' \
@@ -593,10 +623,16 @@ _kubectl-kudo__subcmd__escalate_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo escalate commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__extend_commands] )) ||
+_kubectl-kudo__subcmd__extend_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo extend commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help_commands] )) ||
 _kubectl-kudo__subcmd__help_commands() {
     local commands; commands=(
 'escalate:Ask for a policy'\''s grants for a while\: kubectl kudo escalate POLICY --reason '\''…'\''' \
+'extend:Ask for more time on a running escalation, with no gap\: kubectl kudo extend NAME \[--duration 1h\]' \
 'approve:Approve someone'\''s PENDING escalation (policies with a PeerReview)' \
 'deny:Reject someone'\''s PENDING escalation\: it is DENIED' \
 'list:List escalations\: mine by default, --all, or --pending-review' \
@@ -651,6 +687,11 @@ _kubectl-kudo__subcmd__help__subcmd__doctor_commands() {
 _kubectl-kudo__subcmd__help__subcmd__escalate_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help escalate commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__extend_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__extend_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help extend commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__help_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__help_commands() {

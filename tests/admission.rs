@@ -235,6 +235,27 @@ fn crd_errors<K: CustomResourceExt>(object: &Value, old: Option<&Value>) -> Vec<
     }
 }
 
+/// Issue 21: `spec.extends` is set at creation only, and never to itself
+/// (what it names is the controller's to check: CEL reads no other object).
+#[test]
+fn extends_is_immutable_and_not_self() {
+    let old = escalation();
+    let mut moved = escalation();
+    moved["spec"]["extends"] = json!("someone-elses");
+    let errs = crd_errors::<Escalation>(&moved, Some(&old));
+    assert!(errs.iter().any(|e| e.contains("extends is immutable")), "{errs:?}");
+    let mut extension = escalation();
+    extension["spec"]["extends"] = json!("running-one");
+    assert!(crd_errors::<Escalation>(&extension, None).is_empty());
+    let mut cleared = escalation();
+    cleared["spec"]["extends"] = json!("");
+    assert!(crd_errors::<Escalation>(&cleared, Some(&extension)).iter().any(|e| e.contains("extends is immutable")));
+    let mut itself = escalation();
+    itself["spec"]["extends"] = itself["metadata"]["name"].clone();
+    let errs = crd_errors::<Escalation>(&itself, None);
+    assert!(errs.iter().any(|e| e.contains("cannot extend itself")), "{errs:?}");
+}
+
 #[test]
 fn escalation_spec_is_immutable_but_revocable() {
     let old = escalation();
@@ -361,7 +382,7 @@ fn crd_rules_compile_and_fit_the_cost_budget() {
     walk(&crd_schema::<Escalation>(), "Escalation", &mut found);
     walk(&crd_schema::<EscalationPolicy>(), "EscalationPolicy", &mut found);
     walk(&crd_schema::<EscalationReview>(), "EscalationReview", &mut found);
-    assert_eq!(found, 25, "every rule was analysed");
+    assert_eq!(found, 27, "every rule was analysed");
 }
 
 /// Issue 10 items 1 and 9: the schema bounds every duration at 8760h, and

@@ -136,9 +136,20 @@ fn policy() -> impl Strategy<Value = EscalationPolicy> {
         duration(),
         prop::collection::vec(grant(), 0..4),
         prop::option::of(0i64..5),
+        prop::option::of(0u32..4),
     )
         .prop_map(
-            |(subjects, challenges, pending_timeout, max_open, default_duration, max_duration, grants, generation)| {
+            |(
+                subjects,
+                challenges,
+                pending_timeout,
+                max_open,
+                default_duration,
+                max_duration,
+                grants,
+                generation,
+                max_extensions,
+            )| {
                 let mut p = EscalationPolicy::new(
                     "p",
                     EscalationPolicySpec {
@@ -150,6 +161,7 @@ fn policy() -> impl Strategy<Value = EscalationPolicy> {
                         target: Target {
                             default_duration: DurationText::new(default_duration),
                             max_duration: DurationText::new(max_duration),
+                            max_extensions,
                             grants,
                         },
                     },
@@ -239,6 +251,7 @@ fn escalation() -> impl Strategy<Value = Escalation> {
                         revoked_by,
                         start_at: start_at.map(Time),
                         break_glass,
+                        extends: String::new(),
                     },
                 );
                 e.metadata.uid = uid;
@@ -335,6 +348,7 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
             missing_guards: &guards,
             open_escalations: &open,
             observed: &observed,
+            extension: Default::default(),
         });
         let before = esc.state();
         // DENIED and EXPIRED are final.
@@ -385,6 +399,34 @@ fn check_decision((esc, policy, reviews, now, observed, rbac): World) -> Result<
         {
             prop_assert!(e.0.duration_since(a.0) <= kudo::api::duration::MAX_DURATION);
         }
+        // The same escalation as an extension of an arbitrary one (itself
+        // under another name, with an arbitrary status): accepted only
+        // from a running one of the same requestor and policy, within the cap.
+        let mut ext = esc.clone();
+        ext.spec.extends = "target".into();
+        let mut target = esc.clone();
+        target.metadata.name = Some("target".into());
+        target.metadata.uid = Some("target-uid".into());
+        let as_extension = engine::decide(&Inputs {
+            now,
+            escalation: &ext,
+            policy: policy.as_ref(),
+            reviews: &reviews,
+            rbac_use_allowed: rbac,
+            missing_guards: &guards,
+            open_escalations: &open,
+            observed: &observed,
+            extension: engine::extension::View { extended: Some(&target), rivals: &[], superseded_by: None },
+        });
+        if before != Some(EscalationState::Accepted) && as_extension.status.state == EscalationState::Accepted {
+            let old = target.status.as_ref();
+            prop_assert!(old.is_some_and(|s| s.state == EscalationState::Accepted) && !target.spec.revoked);
+            prop_assert!(old.is_some_and(|s| s.expires_at.as_ref().is_some_and(|e| now < e.0)));
+            let max = policy.as_ref().map_or(0, |p| p.spec.target.max_extensions());
+            prop_assert!(as_extension.status.extension_count >= 1 && as_extension.status.extension_count <= max);
+        }
+        let _ = engine::extension::rivals(&ext, [&esc, &target, &ext]);
+        let _ = engine::extension::superseding(&target, [&esc, &ext]);
         // The CLI's pre-checks, the retention rule, the reaper's rule and the audit records are total too.
         if let Some(p) = &policy {
             let _ = checks::request(&p.spec, &esc.spec, "p", now);
@@ -447,6 +489,7 @@ fn check_json((json, now): (serde_json::Value, Timestamp)) -> Result<(), TestCas
                 missing_guards: &[],
                 open_escalations: &[],
                 observed: &observed,
+                extension: Default::default(),
             });
         }
     }

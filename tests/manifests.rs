@@ -132,6 +132,7 @@ fn crds_use_the_design_names() {
         [
             "breakGlass",
             "duration",
+            "extends",
             "namespace",
             "policyName",
             "reason",
@@ -151,6 +152,7 @@ fn crds_use_the_design_names() {
             "auditedState",
             "challenges",
             "expiresAt",
+            "extensionCount",
             "finishedAt",
             "grantPreview",
             "grantRefs",
@@ -158,7 +160,8 @@ fn crds_use_the_design_names() {
             "policyGeneration",
             "policyUID",
             "state",
-            "stateDetails"
+            "stateDetails",
+            "supersededBy"
         ]
     );
     let state = &schema["properties"]["status"]["properties"]["state"]["enum"];
@@ -181,7 +184,7 @@ fn crds_use_the_design_names() {
         (&serde_json::json!(253), &serde_json::json!(253))
     );
     assert_eq!(notify["requestor"]["properties"]["format"]["enum"], serde_json::json!(["slack", "json"]));
-    assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration"]);
+    assert_eq!(props(schema, &["spec", "target"]), ["defaultDuration", "grants", "maxDuration", "maxExtensions"]);
     assert_eq!(schema["properties"]["spec"]["properties"]["subjects"]["minItems"], 1);
 
     let schema = &rev["spec"]["versions"][0]["schema"]["openAPIV3Schema"];

@@ -20,6 +20,7 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
     doc = "A request, made through `kubectl kudo escalate`, to hold an EscalationPolicy's grants for a limited time.",
     // 63: the name is the value of the `k8s.kudo.dev/escalation` label on its bindings.
     validation = Rule::new("size(self.metadata.name) <= 63").message("escalation names are at most 63 characters, as they label its bindings; use a shorter name (kubectl kudo escalate picks one)"),
+    validation = Rule::new("self.spec.extends != self.metadata.name").message("an escalation cannot extend itself: set spec.extends to the running escalation you want to extend (kubectl kudo extend NAME)"),
     printcolumn(name = "Policy", type_ = "string", json_path = ".spec.policyName"),
     printcolumn(name = "Requestor", type_ = "string", json_path = ".spec.requestor"),
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
@@ -31,6 +32,7 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
 #[x_kube(validation = Rule::new("self.policyName == oldSelf.policyName && self.requestor == oldSelf.requestor && self.requestorGroups == oldSelf.requestorGroups && self.reason == oldSelf.reason").message("an escalation's spec is immutable except revoked: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("has(self.__namespace__) == has(oldSelf.__namespace__) && (!has(self.__namespace__) || self.__namespace__ == oldSelf.__namespace__) && has(self.duration) == has(oldSelf.duration) && (!has(self.duration) || self.duration == oldSelf.duration)").message("an escalation's namespace and duration are immutable: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("has(self.startAt) == has(oldSelf.startAt) && (!has(self.startAt) || self.startAt == oldSelf.startAt) && self.breakGlass == oldSelf.breakGlass").message("an escalation's startAt and breakGlass are immutable: create a new escalation instead"))]
+#[x_kube(validation = Rule::new("self.extends == oldSelf.extends").message("an escalation's extends is immutable: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("!oldSelf.revoked || self.revoked").message("a revoked escalation cannot be un-revoked: create a new escalation instead"))]
 #[x_kube(validation = Rule::new("self.revokedBy == oldSelf.revokedBy || (!oldSelf.revoked && self.revoked)").message("revokedBy is set once, together with revoked"))]
 #[x_kube(validation = Rule::new("!self.revoked || self.revokedBy != ''").message("revoking needs revokedBy set to your username (kubectl kudo revoke does this)"))]
@@ -71,6 +73,11 @@ pub struct EscalationSpec {
     #[serde(default)]
     #[schemars(length(max = 512))]
     pub revoked_by: String,
+    /// The running escalation this one extends (`kubectl kudo extend`): of
+    /// the same requestor and policy. Empty: none.
+    #[serde(default)]
+    #[schemars(length(max = 63))]
+    pub extends: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -139,6 +146,17 @@ pub struct EscalationStatus {
     /// (under its own rights) while the escalation waits for a review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_preview: Option<GrantPreview>,
+    /// Set when an extension took over (`spec.extends` naming this one):
+    /// it ended EXPIRED once the extension's bindings existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<String>,
+    /// How many extensions its chain holds up to this one (0: not an
+    /// extension), fixed at acceptance; `target.maxExtensions` caps it.
+    /// Kept here, written by the controller only, so that deleting an old
+    /// link of the chain cannot reset the count.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(extend("format" = "int32"))]
+    pub extension_count: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenges: Vec<ChallengeStatus>,
     /// Every binding kudo will create or has created, recorded before it exists.
@@ -166,6 +184,8 @@ impl EscalationStatus {
             after_review: None,
             after_review_by: None,
             grant_preview: None,
+            superseded_by: None,
+            extension_count: 0,
             challenges: Vec::new(),
             grant_refs: Vec::new(),
             notified: Vec::new(),
@@ -236,7 +256,16 @@ pub struct GrantObjectRef {
     pub resource_version: Option<String>,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 impl Escalation {
+    /// The escalation this one extends, if it is an extension.
+    pub fn extends(&self) -> Option<&str> {
+        Some(self.spec.extends.as_str()).filter(|e| !e.is_empty())
+    }
+
     pub fn state(&self) -> Option<EscalationState> {
         self.status.as_ref().map(|s| s.state)
     }

@@ -60,6 +60,11 @@ pub struct Target {
     pub default_duration: DurationText,
     /// Longest duration a user may ask for.
     pub max_duration: DurationText,
+    /// How often a running escalation may be extended (`kubectl kudo
+    /// extend`): the most extensions in one chain. Default 0: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100), extend("format" = "int32"))]
+    pub max_extensions: Option<u32>,
     /// What is granted while the escalation is ACCEPTED.
     #[schemars(length(min = 1, max = 8))]
     pub grants: Vec<Grant>,
@@ -199,6 +204,12 @@ pub const CONDITION_DANGEROUS_ROLE: &str = "DangerousRole";
 impl EscalationPolicySpec {
     pub fn max_open_per_requestor(&self) -> usize {
         self.max_open_per_requestor.unwrap_or(1).max(1) as usize
+    }
+}
+
+impl Target {
+    pub fn max_extensions(&self) -> u32 {
+        self.max_extensions.unwrap_or(0)
     }
 }
 

@@ -82,7 +82,7 @@ async fn live_names(flags: &KubeFlags, sub: &str) -> Vec<String> {
                 .map(|l| l.items.iter().map(ResourceExt::name_any).collect())
                 .unwrap_or_default()
         }
-        "approve" | "deny" | "status" | "revoke" => {
+        "approve" | "deny" | "status" | "revoke" | "extend" => {
             let api: Api<Escalation> = Api::all(client);
             let pending_only = matches!(sub, "approve" | "deny");
             api.list(&ListParams::default())
@@ -95,6 +95,7 @@ async fn live_names(flags: &KubeFlags, sub: &str) -> Vec<String> {
                             !pending_only || e.state() == Some(EscalationState::Pending) || owes
                         })
                         .filter(|e| sub != "revoke" || !e.state().is_some_and(EscalationState::is_final))
+                        .filter(|e| sub != "extend" || e.state() == Some(EscalationState::Accepted))
                         .map(ResourceExt::name_any)
                         .collect()
                 })

@@ -60,17 +60,7 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
     let name = create(session, &args.request, start_at, namespace).await?;
     let follow = format!("follow it with: kubectl kudo status {name}");
     if args.no_wait {
-        // What the controller made of it at first, so that a reviewer finds it PENDING.
-        let Some(esc) = wait::taken_up(session, &name, Duration::from_secs(10)).await? else {
-            println!("escalation/{name} created; the controller has not taken it up yet; {follow}");
-            return Ok(());
-        };
-        let Some(status) = esc.status.as_ref().filter(|s| !s.state.is_final()) else {
-            return report(&esc, &mut std::io::stdout());
-        };
-        let details = crate::printable::printable(&status.state_details);
-        println!("escalation/{name} {}: {details}\n{follow}", status.state.as_str());
-        return Ok(());
+        return taken_up(session, &name).await;
     }
     if start_at.is_some() {
         // Nobody waits hours at a prompt: the schedule is in the escalation.
@@ -80,6 +70,22 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
     eprintln!("escalation/{name} created");
     let decided = wait(session, &name, request::parse_duration(&args.request.timeout, "--timeout")?).await?;
     report(&decided, &mut std::io::stdout())
+}
+
+/// What the controller made of a request at first (what it waits for, a
+/// denial), so that a reviewer finds it PENDING; after 10 s, that it has not.
+pub async fn taken_up(session: &Session, name: &str) -> Result<(), UserError> {
+    let follow = format!("follow it with: kubectl kudo status {name}");
+    let Some(esc) = wait::taken_up(session, name, Duration::from_secs(10)).await? else {
+        println!("escalation/{name} created; the controller has not taken it up yet; {follow}");
+        return Ok(());
+    };
+    let Some(status) = esc.status.as_ref().filter(|s| !s.state.is_final()) else {
+        return report(&esc, &mut std::io::stdout());
+    };
+    let details = crate::printable::printable(&status.state_details);
+    println!("escalation/{name} {}: {details}\n{follow}", status.state.as_str());
+    Ok(())
 }
 
 /// The request from the flags, asking on a terminal for a missing policy

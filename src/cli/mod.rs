@@ -12,6 +12,7 @@ mod controller;
 mod doctor;
 mod error;
 mod escalate;
+mod extend;
 mod format;
 pub mod kubeconfig;
 mod list;
@@ -48,6 +49,12 @@ pub struct Cli {
 pub enum Command {
     /// Ask for a policy's grants for a while: kubectl kudo escalate POLICY --reason '…'
     Escalate(escalate::EscalateArgs),
+    /// Ask for more time on a running escalation, with no gap: kubectl kudo extend NAME [--duration 1h]
+    ///
+    /// Creates a new escalation extending NAME (spec.extends), checked and
+    /// reviewed as any; once it is granted, NAME ends (superseded). The
+    /// policy's target.maxExtensions caps how often (default 0: never).
+    Extend(extend::ExtendArgs),
     /// Approve someone's PENDING escalation (policies with a PeerReview).
     Approve(review::ReviewArgs),
     /// Reject someone's PENDING escalation: it is DENIED.
@@ -227,6 +234,7 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
     let session = session::connect(kube).await?;
     let result = match command {
         Command::Escalate(args) => escalate::run(&session, args, kube.namespace.clone()).await,
+        Command::Extend(args) => extend::run(&session, args).await,
         Command::Approve(args) => review::run(&session, args, Approved).await,
         Command::Deny(args) => review::run(&session, args, Rejected).await,
         Command::List(args) => list::list(&session, args).await,

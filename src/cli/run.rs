@@ -5,7 +5,10 @@
 use std::{process::Stdio, time::Duration};
 
 use clap::Args;
-use kube::config::{Kubeconfig, NamedContext};
+use kube::{
+    ResourceExt,
+    config::{Kubeconfig, NamedContext},
+};
 use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,
@@ -18,9 +21,13 @@ use super::{
     kubeconfig::KubeFlags,
     session::Session,
 };
-use crate::operations::{
-    Error, request, revoke,
-    wait::{self, Ended},
+use crate::{
+    api::Escalation,
+    engine::extension,
+    operations::{
+        Error, extend, request, revoke,
+        wait::{self, Ended},
+    },
 };
 
 #[derive(Clone, Debug, Args)]
@@ -34,6 +41,11 @@ pub struct RunArgs {
     /// only when they connect.
     #[arg(long)]
     pub end_with_escalation: bool,
+    /// Keep CMD's grants: when less than a tenth of the time is left, ask
+    /// for an extension (kubectl kudo extend; the policy's maxExtensions
+    /// caps how often), and go on with it once granted.
+    #[arg(long)]
+    pub extend: bool,
     /// The command to run with the grants, after `--`.
     #[arg(last = true, value_name = "CMD", required = true, num_args = 1..)]
     pub command: Vec<String>,
@@ -93,8 +105,22 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             return Err(UserError::new(format!("starting {program}: {e}")).hint("is it installed and on PATH?"));
         }
     };
-    let ended = wait::ended(session, &name);
-    tokio::pin!(ended);
+    // The escalation CMD runs under: an extension takes over from it.
+    let mut name = name;
+    let mut ended = Box::pin(ends(session, name.clone()));
+    // An extension created and not yet taking over (revoked with the rest).
+    let asked = std::sync::Mutex::new(None::<String>);
+    let extend_for = |esc: Option<Escalation>| -> Extending<'_> {
+        let asked = &asked;
+        let request = &args.request;
+        Box::pin(async move {
+            match esc.filter(|_| args.extend) {
+                Some(esc) => extend_when_due(session, &esc, request, asked).await,
+                None => std::future::pending().await,
+            }
+        })
+    };
+    let mut extending = extend_for(Some(decided.clone()));
     let mut told = false;
     let status = loop {
         tokio::select! {
@@ -104,12 +130,31 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
                     let _ = kill(Pid::from_raw(pid), s);
                 }
             }
+            outcome = &mut extending => {
+                // Granted: it takes over when the controller supersedes the
+                // old one, which `ended` reports. Refused: carry on as before.
+                match outcome {
+                    Ok(next) => eprintln!("kudo: extension {} granted; it takes over from {name}", next.name_any()),
+                    // One still open (undecided in time) is revoked with the rest.
+                    Err(e) => eprintln!("kudo: could not extend {name}: {e}"),
+                }
+                extending = extend_for(None);
+            }
             how = &mut ended, if !told => {
-                told = true;
                 let how = match how {
+                    Ended::Superseded(next) => {
+                        eprintln!("kudo: escalation {name} superseded by {next}; the command goes on with its grants");
+                        *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                        name = next;
+                        ended = Box::pin(ends(session, name.clone()));
+                        let current = session.api::<Escalation>().get_opt(&name).await.ok().flatten();
+                        extending = extend_for(current);
+                        continue;
+                    }
                     Ended::Final { state, details } => format!("is {} ({details})", state.as_str()),
                     Ended::Deleted => "was deleted".into(),
                 };
+                told = true;
                 if args.end_with_escalation {
                     eprintln!("kudo: escalation {name} {how}; ending the command (--end-with-escalation)");
                     if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
@@ -121,6 +166,10 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             }
         }
     };
+    let open_extension = asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    if let Some(extension) = open_extension {
+        end(session, &extension).await;
+    }
     end(session, &name).await;
     drop(kubeconfig);
     let status = status.map_err(|e| UserError::new(format!("waiting for {program}: {e}")))?;
@@ -146,6 +195,44 @@ async fn first_signal(signals: &mut [(Signal, tokio::signal::unix::Signal)]) -> 
         })
     });
     futures::future::select_all(waits).await.0
+}
+
+/// How the escalation `name` ends (owning the name, which changes when an extension takes over).
+async fn ends(session: &Session, name: String) -> Ended {
+    wait::ended(session, &name).await
+}
+
+/// The extension `--extend` asks for and waits on.
+type Extending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Escalation, UserError>> + 'a>>;
+
+/// `--extend`: once less than a tenth of `esc`'s time is left, asks for
+/// an extension (recorded in `asked`, so that it is revoked with the rest
+/// should CMD exit first) and waits for it to be granted.
+async fn extend_when_due(
+    session: &Session,
+    esc: &Escalation,
+    request: &RequestArgs,
+    asked: &std::sync::Mutex<Option<String>>,
+) -> Result<Escalation, UserError> {
+    let name = esc.name_any();
+    let status = esc.status.as_ref();
+    let (Some(accepted), Some(expires)) =
+        (status.and_then(|s| s.accepted_at.as_ref()), status.and_then(|s| s.expires_at.as_ref()))
+    else {
+        return Err(UserError::new(format!("escalation {name} records no acceptedAt/expiresAt")));
+    };
+    let due = extension::extension_due_at(accepted.0, expires.0);
+    if let Ok(wait) = Duration::try_from(due.duration_since(jiff::Timestamp::now())) {
+        tokio::time::sleep(wait).await;
+    }
+    let next = extend::request(session, &name, request.duration.clone(), request.reason.clone()).await?.name_any();
+    eprintln!("kudo: less than a tenth of {name}'s time left; asked for extension {next}");
+    *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(next.clone());
+    // No longer than what is left: past it, the grants are gone anyway.
+    let left = Duration::try_from(expires.0.duration_since(jiff::Timestamp::now())).unwrap_or_default();
+    let decided = escalate::wait(session, &next, left.max(Duration::from_secs(1))).await?;
+    escalate::report(&decided, &mut std::io::sink())?;
+    Ok(decided)
 }
 
 /// Ends the escalation and waits (briefly) for its grants to be reclaimed.

@@ -34,6 +34,11 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
     if let Some(at) = &esc.spec.start_at {
         line(&mut out, format!("Starts:     {} ({})", at.0, format::relative(at.0, now)));
     }
+    if let Some(target) = esc.extends() {
+        let count = esc.status.as_ref().map(|s| s.extension_count).filter(|c| *c > 0);
+        let nth = count.map(|c| format!(" (extension {c} of its chain)")).unwrap_or_default();
+        line(&mut out, format!("Extends:    {target}{nth}"));
+    }
     if esc.spec.break_glass {
         let owed = esc.status.as_ref().and_then(|s| s.after_review).map_or("PENDING", |a| match a {
             AfterReview::Pending => "PENDING: an eligible reviewer must approve or deny it",
@@ -46,6 +51,9 @@ pub async fn status(session: &Session, args: NameArg) -> Result<(), UserError> {
     line(&mut out, format!("State:      {state}"));
     if let Some(s) = &esc.status {
         line(&mut out, format!("Details:    {}", s.state_details));
+        if let Some(by) = &s.superseded_by {
+            line(&mut out, format!("Superseded: by {by} (kubectl kudo status {by})"));
+        }
         if let Some(at) = &s.accepted_at {
             line(&mut out, format!("Accepted:   {} ({})", at.0, format::relative(at.0, now)));
         }

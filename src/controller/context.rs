@@ -52,6 +52,9 @@ pub struct Context {
     pub(super) orphan_review_grace: jiff::SignedDuration,
     /// Per-policy notifications (DESIGN §6).
     pub(super) notifier: super::notify::Notifier,
+    /// Asks for a reconcile of an escalation (an extension's change
+    /// concerns the escalation it extends, and the other way round).
+    pub(super) nudge: tokio::sync::mpsc::UnboundedSender<kube::runtime::reflector::ObjectRef<Escalation>>,
 }
 
 /// The guards kudo installs for a controller in `namespace` running as

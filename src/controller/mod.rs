@@ -186,13 +186,25 @@ pub async fn run_with_metrics(
     };
     let escalations = Api::<Escalation>::all(client.clone());
     let (escalation_store, writer) = reflector::store();
+    // The next in a requestor's line, called when a share is given back;
+    // and the escalations an extension's change concerns.
+    let (call_next, next_in_line) = tokio::sync::mpsc::unbounded_channel();
+    let nudge = call_next.clone();
+    let takeover = call_next.clone();
     let escalation_stream = watcher(escalations.clone(), watcher::Config::default())
         .default_backoff()
         .modify(engine::cache::slim_escalation)
         .reflect(writer)
-        .applied_objects();
-    // The next in a requestor's line, called when a share is given back.
-    let (call_next, next_in_line) = tokio::sync::mpsc::unbounded_channel();
+        .applied_objects()
+        // Once the store holds an extension with all its bindings created,
+        // the escalation it extends can be superseded: reconcile that one.
+        .inspect(move |e| {
+            if let Ok(e) = e
+                && let Some(target) = engine::extension::takes_over(e)
+            {
+                let _ = takeover.send(ObjectRef::new(target));
+            }
+        });
     let controller = Controller::for_stream(escalation_stream, escalation_store.clone())
         .with_config(controller::Config::default().concurrency(opts.concurrency))
         .reconcile_on(futures::stream::unfold(next_in_line, |mut rx| async { rx.recv().await.map(|next| (next, rx)) }));
@@ -261,6 +273,7 @@ pub async fn run_with_metrics(
         orphan_review_grace: opts.orphan_review_grace,
         notifier: notify::Notifier::new(client.clone(), &opts.namespace, opts.notify.clone(), metrics.notify.clone())
             .map_err(RunError::Notify)?,
+        nudge,
     });
 
     // Decisions need the policies and guards: wait for their first list.

@@ -183,7 +183,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         esc.spec.revoked || esc.status.as_ref().and_then(|s| s.expires_at.as_ref()).is_some_and(|e| now >= e.0);
     let observed =
         if state == Some(EscalationState::Accepted) && !ending { observe(ctx, esc).await? } else { BTreeMap::new() };
-    let mut decision = loop {
+    let (mut decision, chain) = loop {
         if view == PolicyView::Fresh && wants_policy {
             let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
             policy = api
@@ -208,6 +208,7 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             }
             _ => false,
         };
+        let chain = extension_inputs(ctx, esc, policy.as_ref()).await?;
         let decision = engine::decide(&engine::Inputs {
             now,
             escalation: &marked,
@@ -217,6 +218,11 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             missing_guards: &guard_problems,
             open_escalations: &open,
             observed: &observed,
+            extension: engine::extension::View {
+                extended: chain.extended.as_ref(),
+                rivals: &chain.rivals,
+                superseded_by: chain.superseded_by.as_deref(),
+            },
         });
         let denies = decision.transition.is_some_and(|(_, to)| to == EscalationState::Denied);
         if view == PolicyView::Cached && wants_policy && cached_view(denies) == PolicyView::Fresh {
@@ -224,8 +230,9 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             view = PolicyView::Fresh;
             continue;
         }
-        break decision;
+        break (decision, chain);
     };
+    let ends = decision.transition.is_some_and(|(_, to)| to.is_final());
     // Reviewers see what they would grant: computed once, while they are
     // asked, and kept with the status.
     if let Some(p) =
@@ -235,6 +242,11 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     }
     let requeue_at = decision.requeue_at;
     let (current, outcome) = execute(ctx, esc, decision, now).await?;
+    // An escalation that ended ends the hopes of its open extensions: they
+    // are decided again now, not at their next review.
+    if ends && chain.extensions_allowed {
+        nudge_extensions(ctx, &name);
+    }
     // Judged against the state the decision started from: the approval that
     // completes a review is counted, not "already ACCEPTED".
     audit_reviews(ctx, esc, policy.as_ref(), &reviews).await;
@@ -257,6 +269,58 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
             let next = [requeue_at, remind_at].into_iter().flatten().min();
             let next = next.or_else(|| engine::retention_due(&current, ctx.retain_finished));
             Ok(next.map_or_else(Action::await_change, |at| Action::requeue(until(at))))
+        }
+    }
+}
+
+/// What a decision needs to know of an escalation's chain of extensions.
+#[derive(Default)]
+struct Chain {
+    extended: Option<Escalation>,
+    rivals: Vec<String>,
+    superseded_by: Option<String>,
+    /// The policy allows extensions (else nothing extends anything).
+    extensions_allowed: bool,
+}
+
+async fn extension_inputs(
+    ctx: &Context,
+    esc: &Escalation,
+    policy: Option<&EscalationPolicy>,
+) -> Result<Chain, ReconcileError> {
+    let mut chain =
+        Chain { extensions_allowed: policy.is_some_and(|p| p.spec.target.max_extensions() > 0), ..Chain::default() };
+    // The store is listed only when needed: most reconciles concern no chain.
+    let store = || ctx.escalation_store.state();
+    match (esc.state(), esc.extends()) {
+        // Checked against the current object: a revocation or an end the
+        // cache has not seen yet must count.
+        (None | Some(EscalationState::Pending), Some(target)) => {
+            chain.extended = if crate::api::valid_name(target) {
+                ctx.escalations.get_opt(target).await.map_err(kube_err(format!("reading escalation {target}")))?
+            } else {
+                None
+            };
+            chain.rivals = engine::extension::rivals(esc, store().iter().map(|e| &**e));
+        }
+        (Some(EscalationState::Accepted), target) => {
+            chain.extended = target
+                .and_then(|t| ctx.escalation_store.get(&kube::runtime::reflector::ObjectRef::new(t)))
+                .map(|e| (*e).clone());
+            if chain.extensions_allowed {
+                chain.superseded_by = engine::extension::superseding(esc, store().iter().map(|e| &**e));
+            }
+        }
+        _ => {}
+    }
+    Ok(chain)
+}
+
+/// Reconciles the open extensions of `name` soon.
+fn nudge_extensions(ctx: &Context, name: &str) {
+    for e in ctx.escalation_store.state() {
+        if e.extends() == Some(name) && !e.state().is_some_and(EscalationState::is_final) {
+            let _ = ctx.nudge.send(kube::runtime::reflector::ObjectRef::from_obj(&*e));
         }
     }
 }

@@ -466,6 +466,7 @@ mod tests {
                 duration: None,
                 revoked: false,
                 revoked_by: String::new(),
+                extends: String::new(),
                 start_at: None,
                 break_glass: false,
             },

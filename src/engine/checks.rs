@@ -119,10 +119,13 @@ pub fn open_limit(policy: &EscalationPolicySpec, policy_name: &str, open: &[Stri
 /// against `maxOpenPerRequestor`: PENDING or ACCEPTED ones, and ones not yet
 /// evaluated that were created before it (by creation time, then name), so
 /// that of two created at once the older is the one admitted.
+///
+/// An extension and what it extends (`spec.extends`) count as one, named
+/// by the first of the chain; `this` one's own chain does not count.
 pub fn open_escalations<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a Escalation>) -> Vec<String> {
     let key = |e: &Escalation| (e.metadata.creation_timestamp.as_ref().map(|t| t.0), e.metadata.name.clone());
     let this_key = key(this);
-    let mut open: Vec<String> = all
+    let open: Vec<&Escalation> = all
         .into_iter()
         .filter(|e| {
             e.metadata.uid != this.metadata.uid
@@ -135,10 +138,31 @@ pub fn open_escalations<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a
                     None => !e.spec.revoked && (this.metadata.uid.is_none() || key(e) < this_key),
                 }
         })
-        .filter_map(|e| e.metadata.name.clone())
         .collect();
-    open.sort();
-    open
+    // Links within the open set (and to what `this` extends).
+    let links: std::collections::HashMap<&str, &str> =
+        open.iter().filter_map(|e| Some((e.metadata.name.as_deref()?, e.extends()?))).collect();
+    let root = |start: &str| -> String {
+        let mut at = start;
+        // Bounded: a cycle (names are the user's to choose) ends the walk.
+        for _ in 0..64 {
+            match links.get(at) {
+                Some(next) if *next != start => at = next,
+                _ => break,
+            }
+        }
+        at.to_string()
+    };
+    let own_chain = this.extends().map(root);
+    let mut names: Vec<String> = open
+        .iter()
+        .filter_map(|e| e.metadata.name.as_deref())
+        .map(root)
+        .filter(|r| Some(r) != own_chain.as_ref())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The duration granted: the requested one, else the policy default; at most `maxDuration`.

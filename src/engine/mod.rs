@@ -8,6 +8,7 @@ pub mod binding;
 pub mod cache;
 pub mod checks;
 pub mod doctor;
+pub mod extension;
 pub mod freshness;
 pub mod guards;
 pub mod lint;

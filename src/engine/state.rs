@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{admission, checks, plan, review};
+use super::{admission, checks, extension, plan, review};
 use crate::api::{
     AfterReview, ChallengeKind, ChallengeState, ChallengeStatus, Escalation, EscalationPolicy, EscalationReview,
     EscalationState, EscalationStatus, GrantStatus,
@@ -48,6 +48,8 @@ pub struct Inputs<'a> {
     pub open_escalations: &'a [String],
     /// Observed bindings by name. A name absent from the map was not looked at.
     pub observed: &'a BTreeMap<String, Observation>,
+    /// Its chain of extensions (`spec.extends`); default for none.
+    pub extension: extension::View<'a>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +188,8 @@ fn evaluate_new(inputs: &Inputs<'_>) -> Decision {
         checks::request(spec, &esc.spec, name, inputs.now)?;
         let created = esc.metadata.creation_timestamp.as_ref().map_or(inputs.now, |t| t.0);
         checks::schedule(spec, &esc.spec, name, created)?;
+        // What is wrong with an extension first: it says more than the limit.
+        extension::check(esc, &inputs.extension, spec, name, inputs.now)?;
         checks::open_limit(spec, name, inputs.open_escalations)
     })();
     if let Err(details) = request_ok {
@@ -205,6 +209,12 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
         Err(details) => return finish(status, EscalationState::Denied, details),
     };
     let spec = &policy.spec;
+    // An extension is re-checked each time: what it extends may have ended,
+    // been revoked or been extended by another meanwhile.
+    let extension_count = match extension::check(esc, &inputs.extension, spec, name, inputs.now) {
+        Ok(count) => count,
+        Err(details) => return finish(status, EscalationState::Denied, details),
+    };
     let timeout = match checks::pending_timeout(spec, name) {
         Ok(t) => t,
         Err(details) => return finish(status, EscalationState::Denied, details),
@@ -317,6 +327,7 @@ fn pending(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
         let requeue_at = scheduled.map_or(deadline, |s| s.min(deadline));
         return Decision { status, actions: vec![], requeue_at: Some(requeue_at), transition: None };
     }
+    status.extension_count = extension_count;
     accept(inputs, status, spec)
 }
 
@@ -409,6 +420,14 @@ fn accepted(inputs: &Inputs<'_>, mut status: EscalationStatus) -> Decision {
     };
     if inputs.now >= expires_at {
         return finish(status, EscalationState::Expired, format!("expired at {expires_at}; its grants are reclaimed"));
+    }
+    if let Some(details) = extension::revoked_before_takeover(esc, inputs.extension.extended) {
+        return finish(status, EscalationState::Denied, details);
+    }
+    // The extension's bindings all exist: this one's can go with no gap.
+    if let Some(by) = inputs.extension.superseded_by.filter(|by| Some(*by) != esc.metadata.name.as_deref()) {
+        status.superseded_by = Some(by.to_string());
+        return finish(status, EscalationState::Expired, format!("superseded by {by}"));
     }
     for r in &status.grant_refs {
         let tampered = match (r.status, inputs.observed.get(&r.reference.name)) {

@@ -81,6 +81,10 @@ pub enum Error {
     SeveralGrant { asked: String, policies: Vec<String> },
     #[error("escalation {0} not found")]
     EscalationNotFound(String),
+    #[error("escalation {0} does not exist, so there is nothing to extend")]
+    NothingToExtend(String),
+    #[error("cannot extend {name}: {why}")]
+    CannotExtend { name: String, why: String },
     #[error("you cannot {verb} escalation {name}: {user} requested the escalation and cannot review it")]
     OwnRequest { verb: &'static str, name: String, user: String },
     #[error("escalation {name} is {state}: there is nothing to {verb}")]
@@ -140,6 +144,9 @@ impl Error {
                 "name one instead of --for (kubectl kudo which shows what each asks first)".into()
             }
             Self::EscalationNotFound(_) => "kubectl kudo list --all shows them".into(),
+            Self::NothingToExtend(_) => {
+                "kubectl kudo list shows yours; ask again with kubectl kudo escalate POLICY".into()
+            }
             Self::OwnRequest { .. } => "ask an eligible reviewer (kubectl kudo policies shows who reviews)".into(),
             Self::Deleted { .. } => "it no longer exists and grants nothing; escalate again if you still need it".into(),
             Self::Timeout { name } => format!("it keeps going: kubectl kudo status {name}"),

@@ -8,6 +8,7 @@
 //! front ends (cli, dashboard) → operations → engine (pure) + the API server
 
 pub mod error;
+pub mod extend;
 pub mod list;
 pub mod policies;
 pub mod request;

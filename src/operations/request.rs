@@ -63,6 +63,7 @@ pub fn spec(me: &Me, request: &Request) -> Result<EscalationSpec, Error> {
         revoked_by: String::new(),
         start_at: request.start_at.map(Time),
         break_glass: request.break_glass,
+        extends: String::new(),
     })
 }
 

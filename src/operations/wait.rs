@@ -111,17 +111,27 @@ pub async fn reclaimed(session: &Session, name: &str, within: Duration) -> Resul
 /// How an escalation ended under whoever used it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
-    Final { state: EscalationState, details: String },
+    /// An extension took over (`status.supersededBy`): its name.
+    Superseded(String),
+    Final {
+        state: EscalationState,
+        details: String,
+    },
     Deleted,
 }
 
-/// Resolves when the escalation ends: final, or deleted. A failing watch
+/// Resolves when the escalation ends: superseded, final, or deleted. A failing watch
 /// is retried (this runs for as long as a command does).
 pub async fn ended(session: &Session, name: &str) -> Ended {
     let fin = |e: &Escalation| e.status.as_ref().is_some_and(|s| s.state.is_final());
     loop {
         match until(session, name, |_| {}, fin).await {
             Ok(esc) => {
+                if let Some(by) =
+                    esc.status.as_ref().and_then(|s| s.superseded_by.clone()).filter(|b| crate::api::valid_name(b))
+                {
+                    return Ended::Superseded(by);
+                }
                 let (state, details) =
                     esc.status.map(|s| (s.state, s.state_details)).unwrap_or((EscalationState::Expired, String::new()));
                 return Ended::Final { state, details };

@@ -87,6 +87,7 @@ pub fn policy(challenges: Vec<Challenge>) -> EscalationPolicy {
             target: Target {
                 default_duration: "60m".into(),
                 max_duration: "4h".into(),
+                max_extensions: None,
                 grants: vec![grant_rb("application-a", &["application-a", "application-b"], "port-forwarder")],
             },
         },
@@ -108,6 +109,7 @@ pub fn escalation(requestor: &str, groups: &[&str]) -> Escalation {
             duration: None,
             revoked: false,
             revoked_by: String::new(),
+            extends: String::new(),
             start_at: None,
             break_glass: false,
         },
@@ -152,6 +154,10 @@ pub struct World {
     pub missing_guards: Vec<String>,
     pub open_escalations: Vec<String>,
     pub observed: BTreeMap<String, Observation>,
+    /// What `spec.extends` names, as the controller read it.
+    pub extended: Option<Escalation>,
+    pub rivals: Vec<String>,
+    pub superseded_by: Option<String>,
 }
 
 impl World {
@@ -165,6 +171,9 @@ impl World {
             missing_guards: vec![],
             open_escalations: vec![],
             observed: BTreeMap::new(),
+            extended: None,
+            rivals: vec![],
+            superseded_by: None,
         }
     }
 
@@ -178,6 +187,11 @@ impl World {
             missing_guards: &self.missing_guards,
             open_escalations: &self.open_escalations,
             observed: &self.observed,
+            extension: engine::extension::View {
+                extended: self.extended.as_ref(),
+                rivals: &self.rivals,
+                superseded_by: self.superseded_by.as_deref(),
+            },
         })
     }
 
