@@ -5,7 +5,7 @@
 //! (the RBAC bindings), `audit` (Events, JSON lines, the HTTP sink),
 //! `controller` (the reconcile loop), `manifests` (the install), `cli` (the
 //! `kubectl kudo` front end), `sandbox` (kudo on an API server in one
-//! process, to try it).
+//! process, to try it), `web` (the `kubectl kudo dashboard` front end).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -18,3 +18,4 @@ pub mod grants;
 pub mod manifests;
 pub mod printable;
 pub mod sandbox;
+pub mod web;
