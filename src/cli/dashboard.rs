@@ -24,10 +24,21 @@ pub async fn run(session: Session, args: DashboardArgs) -> Result<(), UserError>
         .map_err(|e| UserError::new(format!("starting the dashboard: {e}")))?;
     let url = dashboard.login_url();
     // The URL is the credential: stdout only (the user's terminal), never a log line.
-    println!("kudo dashboard for {} at {url}", crate::printable::printable(&dashboard.username()));
-    println!("(the link logs this browser in once; Ctrl-C stops the dashboard)");
-    if !args.no_open && webbrowser::open(&url).is_err() {
-        eprintln!("could not open a browser: open the URL above");
+    // One write, errors ignored: a closed stdout (`| head -1`) must not stop the server.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stdout(),
+        format!(
+            "kudo dashboard for {} at {url}\n(open it once to log this browser in; Ctrl-C stops the dashboard)\n",
+            crate::printable::printable(&dashboard.username())
+        )
+        .as_bytes(),
+    );
+    if !args.no_open {
+        if !has_display() {
+            eprintln!("no display to open a browser on: open the URL above");
+        } else if webbrowser::open(&url).is_err() {
+            eprintln!("could not open a browser: open the URL above");
+        }
     }
     dashboard
         .serve(async {
@@ -35,6 +46,14 @@ pub async fn run(session: Session, args: DashboardArgs) -> Result<(), UserError>
         })
         .await
         .map_err(|e| UserError::new(format!("the dashboard stopped: {e}")))
+}
+
+/// Whether a graphical browser can be opened. Without a display (ssh, a
+/// container) `webbrowser` would fall back to a text browser taking over
+/// this terminal, which the dashboard needs for its URL and Ctrl-C.
+fn has_display() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    !cfg!(target_os = "linux") || set("DISPLAY") || set("WAYLAND_DISPLAY")
 }
 
 /// What the dashboard borrows from the CLI until the operations layer

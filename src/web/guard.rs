@@ -17,8 +17,8 @@
 //! - No CORS headers, ever: other origins cannot read any answer.
 //!
 //! Every answer, refusals included, carries headers that keep it out of
-//! frames, caches and referrers, and a CSP that runs only the dashboard's
-//! own script.
+//! frames, caches and other origins' referrers, and a CSP that runs only
+//! the dashboard's own script.
 
 use axum::{
     extract::{Request, State},
@@ -188,7 +188,15 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
 
 /// The headers every answer carries. `connect-src 'self'` is in
 /// `default-src`: the page's EventSource reaches this server only.
+///
+/// Referrers: `no-referrer` on `/login`, whose URL holds the token (a
+/// redirect's policy applies to where it leads, so the page after it has
+/// no referrer either); `same-origin` on the rest, which sends nothing to
+/// any other origin. Not `no-referrer` everywhere: with it, browsers send
+/// `Origin: null` on the pages' own form posts, which the CSRF check must
+/// refuse.
 pub async fn headers(request: Request, next: Next) -> Response {
+    let login = request.uri().path() == "/login";
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     for (name, value) in [
@@ -197,7 +205,7 @@ pub async fn headers(request: Request, next: Next) -> Response {
             "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, if login { "no-referrer" } else { "same-origin" }),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ] {

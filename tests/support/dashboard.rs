@@ -156,8 +156,18 @@ pub async fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)],
 /// A headless chromium with a fresh profile, driven over WebDriver.
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
+}
+
+/// chromedriver and the chromium it starts share a process group: a test
+/// that fails midway leaves no browser behind.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::SIGKILL);
+        }
+    }
 }
 
 impl Browser {
@@ -174,6 +184,7 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("{CHROMEDRIVER} does not start ({e}); install it with: {INSTALL}"));
@@ -207,12 +218,12 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .unwrap_or_else(|e| panic!("chromium does not start under chromedriver: {e}"));
-        Self { client, _driver: driver, _profile: profile }
+        Self { client, driver, _profile: profile }
     }
 
     /// Ends the session, which quits chromium (dropping only kills chromedriver).
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
     }
 
     /// Runs `script` (a function body returning a value) in the page.
@@ -236,9 +247,42 @@ impl Browser {
         }
     }
 
+    /// The text an element shows, read in one step: a live page may
+    /// replace its elements between two WebDriver calls.
     pub async fn text(&self, css: &str) -> String {
-        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
-        el.text().await.unwrap()
+        let script = format!("const e = document.querySelector({css:?}); return e ? e.innerText : null");
+        match self.eval(&script).await {
+            serde_json::Value::String(text) => text,
+            other => panic!("no {css} on the page ({other}): {}", self.client.source().await.unwrap_or_default()),
+        }
+    }
+
+    /// The texts of every element matching `css`, in one step.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let script = format!("return Array.from(document.querySelectorAll({css:?})).map(e => e.innerText)");
+        serde_json::from_value(self.eval(&script).await).unwrap()
+    }
+
+    /// Types into an input as a user does, again if the live page replaced it meanwhile.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        for _ in 0..10 {
+            let Ok(el) = self.client.find(Locator::Css(css)).await else { continue };
+            if el.send_keys(text).await.is_ok() {
+                return;
+            }
+        }
+        panic!("could not type into {css}");
+    }
+
+    /// Clicks as a user does, again if the live page replaced the element meanwhile.
+    pub async fn click(&self, css: &str) {
+        for _ in 0..10 {
+            let Ok(el) = self.client.find(Locator::Css(css)).await else { continue };
+            if el.click().await.is_ok() {
+                return;
+            }
+        }
+        panic!("could not click {css}");
     }
 
     /// Saves what the browser shows as `NAME.png` under the test's target
