@@ -271,7 +271,11 @@ fn escalation(policy: &str, start: Option<Timestamp>) -> Escalation {
     if let Some(start) = start {
         spec["startAt"] = json!(Timestamp::from_second(start.as_second()).unwrap_or(start).to_string());
     }
-    serde_json::from_value(json!({"metadata": {"generateName": "bench-"}, "spec": spec})).expect("escalation")
+    // As the CLI creates it: with kudo's finalizer already on.
+    serde_json::from_value(
+        json!({"metadata": {"generateName": "bench-", "finalizers": [kudo::api::FINALIZER]}, "spec": spec}),
+    )
+    .expect("escalation")
 }
 
 fn policy(name: &str, duration_secs: u64, open: usize) -> Value {

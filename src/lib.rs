@@ -3,7 +3,9 @@
 //! Layout: `api` (the CRD types), `engine` (pure decisions: policy checks,
 //! grant planning, the state machine, the dangerous-role lint), `grants`
 //! (the RBAC bindings), `audit` (Events, JSON lines, the HTTP sink),
-//! `controller` (the reconcile loop), `manifests` (the install), `cli` (the
+//! `controller` (the reconcile loop), `manifests` (the install), `operations`
+//! (what people do with kudo: request, review, revoke, list, status, which,
+//! policies, wait; shared by every front end), `cli` (the
 //! `kubectl kudo` front end), `sandbox` (kudo on an API server in one
 //! process, to try it), `web` (the `kubectl kudo dashboard` front end).
 
@@ -16,6 +18,7 @@ pub mod controller;
 pub mod engine;
 pub mod grants;
 pub mod manifests;
+pub mod operations;
 pub mod printable;
 pub mod sandbox;
 pub mod web;

@@ -741,3 +741,53 @@ async fn approve_shows_what_the_grant_adds_before_its_prompt() {
     assert!(stdout.find("it would grant:") < stdout.find(&format!("escalation/{name} approved")), "{stdout}");
     ctl.stop().await;
 }
+
+/// Deleting the escalation while `escalate` (or `run`) waits for its
+/// decision ends the wait with a clear error and a non-zero exit, instead
+/// of waiting for a decision that will never come (issue 20).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_ends_clearly_when_the_escalation_is_deleted() {
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let review = json!([{"kind": "PeerReview", "reviewers": [{"kind": "Group", "name": "admins"}]}]);
+    cluster.policy(pod_reader_policy("read-pods", "30m", review)).await;
+    let api: Api<Escalation> = Api::all(cluster.client("admin").await);
+    let commands: [&[&str]; 2] = [
+        &["escalate", "read-pods", "--reason", "ticket #8", "--timeout", "10m"],
+        &["run", "read-pods", "--reason", "ticket #8", "--timeout", "10m", "--", "true"],
+    ];
+    for args in commands {
+        let kubeconfig = cluster.kubeconfig_path();
+        let owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let waiting = tokio::task::spawn_blocking(move || {
+            Command::cargo_bin("kubectl-kudo")
+                .unwrap()
+                .arg("--kubeconfig")
+                .arg(kubeconfig)
+                .args(["--context", "alice"])
+                .args(&owned)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .unwrap()
+        });
+        // PENDING, waiting for a review nobody gives.
+        let name = loop {
+            let pending = api.list(&ListParams::default()).await.unwrap().items.into_iter().find(|e| {
+                e.metadata.deletion_timestamp.is_none() && e.state() == Some(kudo::api::EscalationState::Pending)
+            });
+            if let Some(e) = pending {
+                break e.name_any();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        api.delete(&name, &Default::default()).await.unwrap();
+        let out = waiting.await.unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(&format!("escalation {name} was deleted while waiting for it")), "{stderr}");
+        assert!(stderr.contains("hint: it no longer exists"), "{stderr}");
+        assert!(!stderr.contains("revoking escalation"), "nothing left to revoke: {stderr}");
+        cluster.wait(&name, "gone", |e| e.is_none()).await;
+    }
+    ctl.stop().await;
+}

@@ -20,16 +20,17 @@ pub async fn run(session: Session, args: DashboardArgs) -> Result<(), UserError>
         UserError::new(format!("cannot listen on 127.0.0.1:{}: {e}", args.port))
             .hint("pick another --port, or --port 0 for a free one")
     })?;
-    let dashboard = crate::web::Dashboard::new(session.client, session.me, listener)
+    let user = crate::printable::printable(&session.me.username).into_owned();
+    let dashboard = crate::web::Dashboard::new(session, listener)
         .map_err(|e| UserError::new(format!("starting the dashboard: {e}")))?;
     let url = dashboard.login_url();
-    // The URL is the credential: stdout only (the user's terminal), never a log line.
-    // One write, errors ignored: a closed stdout (`| head -1`) must not stop the server.
+    // The URL is the credential: stdout only (the user's terminal), never a
+    // log line. One write, errors ignored: a closed stdout (`| head -1`)
+    // must not stop the server.
     let _ = std::io::Write::write_all(
         &mut std::io::stdout(),
         format!(
-            "kudo dashboard for {} at {url}\n(open it once to log this browser in; Ctrl-C stops the dashboard)\n",
-            crate::printable::printable(&dashboard.username())
+            "kudo dashboard for {user} at {url}\n(open it once to log this browser in; Ctrl-C stops the dashboard)\n"
         )
         .as_bytes(),
     );
@@ -54,44 +55,4 @@ pub async fn run(session: Session, args: DashboardArgs) -> Result<(), UserError>
 fn has_display() -> bool {
     let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
     !cfg!(target_os = "linux") || set("DISPLAY") || set("WAYLAND_DISPLAY")
-}
-
-/// What the dashboard borrows from the CLI until the operations layer
-/// (issue 20, item 1) holds it for both.
-pub(crate) mod support {
-    pub use crate::cli::{
-        error::explain,
-        format::{age, challenge, relative},
-        review::get_escalation,
-        session::{Me, Session},
-    };
-    use crate::{api::EscalationPolicy, cli::UserError};
-
-    pub async fn usable(
-        session: &Session,
-        policies: Vec<EscalationPolicy>,
-    ) -> Result<Vec<EscalationPolicy>, UserError> {
-        Ok(crate::cli::admission::usable(session, &policies).await?.into_iter().cloned().collect())
-    }
-
-    /// `escalate POLICY --reason R [-n NS] [--duration D]`, checks included;
-    /// never prompts (policy and reason are given).
-    pub async fn request_escalation(
-        session: &Session,
-        policy: String,
-        reason: String,
-        namespace: Option<String>,
-        duration: Option<String>,
-        break_glass: bool,
-    ) -> Result<String, UserError> {
-        let args = crate::cli::escalate::RequestArgs {
-            policy: Some(policy),
-            for_permission: None,
-            reason: Some(reason),
-            duration,
-            timeout: "15m".into(),
-            break_glass,
-        };
-        crate::cli::escalate::create(session, &args, None, namespace).await
-    }
 }

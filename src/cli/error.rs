@@ -68,7 +68,7 @@ impl fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-pub const INSTALL_HINT: &str = "install kudo with: kubectl kudo manifests | kubectl apply -f -";
+pub use crate::operations::error::INSTALL_HINT;
 
 /// A forbidden request on a cluster that does not serve kudo's API group
 /// was not about the user's roles: kudo is not installed.
@@ -86,35 +86,17 @@ pub async fn not_installed_if_unserved(client: &kube::Client, e: UserError) -> U
     }
 }
 
-/// Explains an API error in the terms of what the user was doing.
-pub fn explain(doing: &str, e: kube::Error) -> UserError {
-    match e {
-        kube::Error::Api(s)
-            if s.code == 404 && s.message.contains("the server could not find the requested resource") =>
-        {
-            UserError::new(format!("{doing}: kudo's resources are not served by this cluster")).hint(INSTALL_HINT)
-        }
-        kube::Error::Api(s) if s.code == 403 && s.message.contains("ValidatingAdmissionPolicy") => {
-            // The policy's own message says what to do.
-            let why = s.message.split("denied request: ").nth(1).unwrap_or(&s.message).to_string();
-            UserError::new(format!("{doing}: rejected by the cluster: {why}"))
-        }
-        kube::Error::Api(s) if s.code == 403 => {
-            let mut e = UserError::new(format!("{doing}: {}", s.message)).hint(
-                "ask a cluster admin to bind you the ClusterRole kudo-user (to escalate) or kudo-reviewer (to review)",
-            );
-            e.forbidden = true;
-            e
-        }
-        kube::Error::Api(s) if s.code == 401 => {
-            UserError::new(format!("{doing}: the cluster does not accept your credentials"))
-                .hint("log in again, or check the user of your kubeconfig context")
-        }
-        kube::Error::Api(s) => UserError::new(format!("{doing}: {}", s.message)),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => UserError::new(format!(
-            "{doing}: cannot reach the cluster ({e})"
-        ))
-        .hint("check that the cluster is up and that your kubeconfig context points at it (kubectl cluster-info)"),
-        other => UserError::new(format!("{doing}: {other}")),
+/// An operation's error as the CLI reports it: its message, its hint, and
+/// the documented exit code for its kind.
+impl From<crate::operations::Error> for UserError {
+    fn from(e: crate::operations::Error) -> Self {
+        use crate::operations::Kind;
+        let code = match e.kind() {
+            Kind::Usage => exit::USAGE,
+            Kind::Denied => exit::DENIED,
+            Kind::Timeout => exit::TIMEOUT,
+            Kind::Failed => exit::ERROR,
+        };
+        Self { message: e.to_string(), hint: e.hint(), code, forbidden: e.is_forbidden() }
     }
 }

@@ -1,5 +1,7 @@
 //! How times, places and tables look in the CLI.
 
+use std::io::IsTerminal;
+
 use comfy_table::{ContentArrangement, Table, presets::NOTHING};
 use jiff::Timestamp;
 
@@ -49,15 +51,29 @@ pub fn cells(row: Vec<String>) -> Vec<String> {
     row.into_iter().map(|c| crate::printable::printable(&c).into_owned()).collect()
 }
 
-/// What a challenge asks before a policy grants, in one line.
-pub fn challenge(c: &crate::api::Challenge) -> String {
-    use crate::{api::ChallengeKind, engine};
-    let glass = if c.break_glass { " (break-glass: may be skipped in an emergency, reviewed after)" } else { "" };
-    match c.kind {
-        ChallengeKind::PeerReview => {
-            format!("{} approval(s) from {}{glass}", c.min_approvals(), engine::review::describe_reviewers(c))
-        }
-        ChallengeKind::TimeWindow => format!("time window ({})", engine::window::describe(&c.windows)),
-        ChallengeKind::Justification => format!("reason matching {}", c.pattern.clone().unwrap_or_default()),
+/// "2026-11-24T10:31:02Z (in 29m 59s)", as `escalate` and `approve --wait` say until when.
+pub fn until(at: Option<Timestamp>, now: Timestamp) -> String {
+    format!("{} ({})", at.map(|t| t.to_string()).unwrap_or_default(), at.map(|t| relative(t, now)).unwrap_or_default())
+}
+
+/// Asks to pick one of `items` on the terminal; its index.
+pub fn choose<T: std::fmt::Display>(prompt: &str, items: &[T]) -> Result<usize, crate::cli::UserError> {
+    dialoguer::Select::new()
+        .with_prompt(prompt)
+        .items(items)
+        .default(0)
+        .interact()
+        .map_err(|e| crate::cli::UserError::new(format!("choosing a policy: {e}")))
+}
+
+/// A spinner on stderr when it is a terminal, hidden otherwise.
+pub fn spinner(message: &'static str) -> indicatif::ProgressBar {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    } else {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    spinner.set_message(message);
+    spinner
 }

@@ -1,23 +1,15 @@
-//! `kubectl kudo list`: my escalations, everyone's, or those awaiting my review.
+//! `kubectl kudo list`: my escalations, everyone's, or those awaiting my
+//! review (`operations::list`), as kubectl prints lists.
 
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
 use jiff::Timestamp;
-use kube::{
-    Api, ResourceExt,
-    api::ListParams,
-    runtime::{WatchStreamExt, watcher},
-};
 use serde_json::json;
 
-use super::{
-    error::{UserError, explain},
-    format,
-    session::Session,
-};
+use super::{error::UserError, format, session::Session};
 use crate::{
-    api::{ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationState},
-    engine::review,
+    api::Escalation,
+    operations::list::{self, Change, Scope, Selection},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,11 +40,14 @@ pub struct ListArgs {
 }
 
 pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
-    let api: Api<Escalation> = session.api();
-    let mut items = api.list(&ListParams::default()).await.map_err(|e| explain("listing escalations", e))?.items;
-    let keep = filter(session, &args).await?;
-    items.retain(|e| keep(e));
-    items.sort_by(|a, b| a.creation_timestamp().cmp(&b.creation_timestamp()).then(a.name_any().cmp(&b.name_any())));
+    let scope = match (args.after_review, args.pending_review, args.all) {
+        (true, _, _) => Scope::AfterReview,
+        (_, true, _) => Scope::PendingReview,
+        (_, _, true) => Scope::All,
+        _ => Scope::Mine,
+    };
+    let selection = Selection::new(session, scope).await?;
+    let items = list::list(session, &selection).await?;
     let now = Timestamp::now();
     match args.output {
         Some(Output::Json) => {
@@ -63,7 +58,7 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             print!("{}", serde_saphyr::to_string(&list).map_err(|e| UserError::new(format!("writing YAML: {e}")))?);
         }
-        Some(Output::Name) => items.iter().for_each(|e| println!("escalation/{}", e.name_any())),
+        Some(Output::Name) => items.iter().for_each(|e| println!("escalation/{}", list::row(e).name)),
         wide => {
             if items.is_empty() && !args.watch {
                 eprintln!(
@@ -82,10 +77,9 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
     }
     if args.watch {
         let wide = args.output == Some(Output::Wide);
-        let mut stream = watcher(api, watcher::Config::default()).applied_objects().boxed();
-        while let Some(next) = stream.next().await {
-            let e = next.map_err(|e| UserError::new(format!("watching escalations: {e}")))?;
-            if keep(&e) {
+        let mut changes = list::changes(session, selection).boxed();
+        while let Some(change) = changes.next().await {
+            if let Change::Applied(e) = change? {
                 let mut table = format::table(&headers(wide));
                 table.add_row(row(&e, Timestamp::now(), wide));
                 // Rows only, as `kubectl get -w` prints them after the first table.
@@ -105,75 +99,18 @@ fn headers(wide: bool) -> Vec<&'static str> {
 }
 
 fn row(e: &Escalation, now: Timestamp, wide: bool) -> Vec<String> {
-    let status = e.status.as_ref();
-    let namespace = e
-        .spec
-        .namespace
-        .clone()
-        .or_else(|| status.and_then(|s| s.grant_refs.iter().find_map(|r| r.reference.namespace.clone())))
-        .unwrap_or_else(|| "-".into());
-    let expires =
-        status.and_then(|s| s.expires_at.as_ref()).map(|t| format::relative(t.0, now)).unwrap_or_else(|| "-".into());
+    let r = list::row(e);
     let mut row = vec![
-        e.name_any(),
-        e.spec.policy_name.clone(),
-        e.spec.requestor.clone(),
-        status.map_or("NEW", |s| s.state.as_str()).to_string(),
-        namespace,
-        expires,
-        e.creation_timestamp().map(|t| format::age(t.0, now)).unwrap_or_default(),
+        r.name.clone(),
+        r.policy.clone(),
+        r.requestor.clone(),
+        r.state_text().to_string(),
+        r.namespace.clone().unwrap_or_else(|| "-".into()),
+        r.expires_at.map(|t| format::relative(t, now)).unwrap_or_else(|| "-".into()),
+        r.created.map(|t| format::age(t, now)).unwrap_or_default(),
     ];
     if wide {
-        row.push(e.spec.reason.clone());
-        row.push(status.map(|s| s.state_details.clone()).unwrap_or_default());
+        row.extend([r.reason, r.details]);
     }
     format::cells(row)
-}
-
-async fn filter(session: &Session, args: &ListArgs) -> Result<impl Fn(&Escalation) -> bool + use<>, UserError> {
-    let me = session.me.clone();
-    let (policies, reviews) = if args.pending_review {
-        let p: Api<EscalationPolicy> = session.api();
-        let r: Api<EscalationReview> = session.api();
-        (
-            p.list(&ListParams::default()).await.map_err(|e| explain("listing policies", e))?.items,
-            r.list(&ListParams::default()).await.map_err(|e| explain("listing reviews", e))?.items,
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let (all, pending_review, after_review) = (args.all, args.pending_review, args.after_review);
-    Ok(move |e: &Escalation| {
-        if after_review {
-            return e.status.as_ref().is_some_and(|s| s.after_review == Some(crate::api::AfterReview::Pending));
-        }
-        if pending_review {
-            if e.state() != Some(EscalationState::Pending) {
-                return false;
-            }
-            let uid = e.uid().unwrap_or_default();
-            if reviews.iter().any(|r| r.spec.escalation_uid == uid && r.spec.reviewer == me.username) {
-                return false;
-            }
-            let probe = EscalationReview::new(
-                "",
-                crate::api::EscalationReviewSpec {
-                    escalation_name: e.name_any(),
-                    escalation_uid: uid,
-                    reviewer: me.username.clone(),
-                    reviewer_groups: me.groups.clone(),
-                    decision: crate::api::ReviewDecision::Approved,
-                    message: String::new(),
-                },
-            );
-            return policies.iter().filter(|p| p.name_any() == e.spec.policy_name).any(|p| {
-                p.spec
-                    .challenges
-                    .iter()
-                    .filter(|c| c.kind == ChallengeKind::PeerReview)
-                    .any(|c| review::ineligibility(c, e, &probe).is_none())
-            });
-        }
-        all || e.spec.requestor == me.username
-    })
 }

@@ -7,20 +7,19 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{api, manifests};
 
-pub(crate) mod admission;
 mod complete;
 mod controller;
 pub(crate) mod dashboard;
 mod doctor;
 mod error;
-pub(crate) mod escalate;
+mod escalate;
 pub(crate) mod format;
 pub mod kubeconfig;
 mod list;
 mod policies;
 mod reap;
 mod redacting;
-pub(crate) mod review;
+mod review;
 mod revoke;
 mod run;
 mod sandbox;
@@ -185,7 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             stdout().write_all(words.as_bytes()).context("writing to stdout")?;
         }
         Command::Run(args) => {
-            let session = session::Session::connect(&cli.kube).await?;
+            let session = session::connect(&cli.kube).await?;
             let code = match run::run(&session, args, &cli.kube).await {
                 Ok(code) => code,
                 Err(e) => return Err(error::not_installed_if_unserved(&session.client, e).await.into()),
@@ -204,7 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The commands people type, which all start by asking the cluster who they are.
 async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<(), UserError> {
     use api::ReviewDecision::{Approved, Rejected};
-    let session = session::Session::connect(kube).await?;
+    let session = session::connect(kube).await?;
     let result = match command {
         Command::Escalate(args) => escalate::run(&session, args, kube.namespace.clone()).await,
         Command::Approve(args) => review::run(&session, args, Approved).await,

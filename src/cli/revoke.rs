@@ -1,18 +1,11 @@
-//! `kubectl kudo revoke NAME | --all-mine`: ending escalations early.
+//! `kubectl kudo revoke NAME | --all-mine`: ending escalations early
+//! (`operations::revoke`).
 
 use clap::Args;
-use kube::{
-    Api, ResourceExt,
-    api::{ListParams, Patch, PatchParams},
-};
-use serde_json::json;
+use kube::ResourceExt;
 
-use super::{
-    error::{UserError, explain},
-    review::get_escalation,
-    session::Session,
-};
-use crate::api::{Escalation, EscalationState};
+use super::{error::UserError, session::Session};
+use crate::operations::{get_escalation, revoke};
 
 #[derive(Clone, Debug, Args)]
 pub struct RevokeArgs {
@@ -25,35 +18,15 @@ pub struct RevokeArgs {
 }
 
 pub async fn revoke(session: &Session, args: RevokeArgs) -> Result<(), UserError> {
-    let api: Api<Escalation> = session.api();
-    let names: Vec<String> = match (&args.name, args.all_mine) {
-        (Some(n), _) => vec![get_escalation(&api, n).await?.name_any()],
-        (None, _) => api
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| explain("listing escalations", e))?
-            .items
-            .into_iter()
-            .filter(|e| {
-                e.spec.requestor == session.me.username
-                    && !e.state().is_some_and(EscalationState::is_final)
-                    && !e.spec.revoked
-            })
-            .map(|e| e.name_any())
-            .collect(),
+    let names = match &args.name {
+        Some(n) => vec![get_escalation(session, n).await?.name_any()],
+        None => revoke::open_of_mine(session).await?,
     };
     if names.is_empty() {
         println!("Nothing to revoke.");
     }
     for name in names {
-        let esc = get_escalation(&api, &name).await?;
-        if let Some(s) = esc.state().filter(|s| s.is_final()) {
-            return Err(UserError::new(format!("escalation {name} is already {}", s.as_str())));
-        }
-        let patch = json!({"spec": {"revoked": true, "revokedBy": session.me.username}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| explain(&format!("revoking escalation {name}"), e))?;
+        revoke::revoke(session, &name).await?;
         println!("escalation/{name} revoked; its grants are being reclaimed");
     }
     Ok(())

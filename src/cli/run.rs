@@ -5,27 +5,23 @@
 use std::{process::Stdio, time::Duration};
 
 use clap::Args;
-use futures::StreamExt;
-use kube::{
-    Api,
-    api::{Patch, PatchParams},
-    config::{Kubeconfig, NamedContext},
-    runtime::{WatchStreamExt, watcher},
-};
+use kube::config::{Kubeconfig, NamedContext};
 use nix::{
     sys::signal::{Signal, kill},
     unistd::Pid,
 };
-use serde_json::json;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{
-    error::{UserError, exit, explain},
+    error::{UserError, exit},
     escalate::{self, RequestArgs},
     kubeconfig::KubeFlags,
     session::Session,
 };
-use crate::api::{Escalation, GrantStatus};
+use crate::operations::{
+    Error, request, revoke,
+    wait::{self, Ended},
+};
 
 #[derive(Clone, Debug, Args)]
 pub struct RunArgs {
@@ -65,21 +61,22 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     }
     let name = escalate::create(session, &args.request, None, kube.namespace.clone()).await?;
     eprintln!("escalation/{name} created");
-    let api: Api<Escalation> = session.api();
-    let timeout = escalate::parse_duration(&args.request.timeout, "--timeout")?;
+    let timeout = request::parse_duration(&args.request.timeout, "--timeout")?;
     let decided = tokio::select! {
-        decided = escalate::wait(&api, &name, timeout) => decided,
+        decided = escalate::wait(session, &name, timeout) => decided,
         s = first_signal(&mut signals) => {
-            revoke(session, &api, &name).await;
+            end(session, &name).await;
             return Ok(128 + s as u8);
         }
     };
     let decided = match decided {
         Ok(d) => d,
+        // Gone: there is nothing left to revoke.
+        Err(e @ Error::Deleted { .. }) => return Err(e.into()),
         Err(e) => {
             // Still pending at the timeout: nobody is going to use it.
-            revoke(session, &api, &name).await;
-            return Err(e);
+            end(session, &name).await;
+            return Err(e.into());
         }
     };
     escalate::report(&decided, &mut std::io::stderr())?;
@@ -92,11 +89,11 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            revoke(session, &api, &name).await;
+            end(session, &name).await;
             return Err(UserError::new(format!("starting {program}: {e}")).hint("is it installed and on PATH?"));
         }
     };
-    let ended = until_it_ends(api.clone(), name.clone());
+    let ended = wait::ended(session, &name);
     tokio::pin!(ended);
     let mut told = false;
     let status = loop {
@@ -109,6 +106,10 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             }
             how = &mut ended, if !told => {
                 told = true;
+                let how = match how {
+                    Ended::Final { state, details } => format!("is {} ({details})", state.as_str()),
+                    Ended::Deleted => "was deleted".into(),
+                };
                 if args.end_with_escalation {
                     eprintln!("kudo: escalation {name} {how}; ending the command (--end-with-escalation)");
                     if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
@@ -120,7 +121,7 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             }
         }
     };
-    revoke(session, &api, &name).await;
+    end(session, &name).await;
     drop(kubeconfig);
     let status = status.map_err(|e| UserError::new(format!("waiting for {program}: {e}")))?;
     Ok(exit_code(status))
@@ -147,53 +148,19 @@ async fn first_signal(signals: &mut [(Signal, tokio::signal::unix::Signal)]) -> 
     futures::future::select_all(waits).await.0
 }
 
-/// Resolves when the escalation ends under CMD, saying how: final, or
-/// deleted (which a watch of applied objects alone would miss).
-async fn until_it_ends(api: Api<Escalation>, name: String) -> String {
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut stream = watcher(api, config).boxed();
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(esc) | watcher::Event::InitApply(esc)) => {
-                if let Some(status) = esc.status.as_ref().filter(|s| s.state.is_final()) {
-                    return format!("is {} ({})", status.state.as_str(), status.state_details);
-                }
-            }
-            Ok(watcher::Event::Delete(_)) => return "was deleted".into(),
-            Ok(_) | Err(_) => {}
-        }
-    }
-    // The watch never ends on its own (it retries); should it, CMD runs on.
-    std::future::pending().await
-}
-
 /// Ends the escalation and waits (briefly) for its grants to be reclaimed.
 /// Failing here must not hide CMD's exit status: it is reported, not returned.
-async fn revoke(session: &Session, api: &Api<Escalation>, name: &str) {
-    let patch = json!({"spec": {"revoked": true, "revokedBy": session.me.username}});
-    if let Err(e) = api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
-        let e = explain(&format!("revoking escalation {name}"), e);
+async fn end(session: &Session, name: &str) {
+    if let Err(e) = revoke::mark(session, name).await {
+        let e = UserError::from(e);
         eprintln!("kudo: {e}\n  it still ends at its expiry; revoke it with: kubectl kudo revoke {name}");
         return;
     }
-    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut stream = watcher(api.clone(), config).applied_objects().boxed();
-    let reclaimed = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(Ok(esc)) = stream.next().await {
-            let done = esc
-                .status
-                .as_ref()
-                .is_some_and(|s| s.state.is_final() && s.grant_refs.iter().all(|r| r.status == GrantStatus::Reclaimed));
-            if done {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    match reclaimed {
+    match wait::reclaimed(session, name, Duration::from_secs(30)).await {
         Ok(true) => eprintln!("kudo: escalation {name} revoked; its grants are gone"),
-        _ => eprintln!("kudo: escalation {name} revoked; the controller is still reclaiming its grants"),
+        Ok(false) | Err(_) => {
+            eprintln!("kudo: escalation {name} revoked; the controller is still reclaiming its grants")
+        }
     }
 }
 

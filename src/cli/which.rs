@@ -1,22 +1,13 @@
-//! `kubectl kudo which VERB RESOURCE [NAME]`: the policies I may use that
-//! would let me do it, what each asks first, and the command to run.
-
-use std::collections::BTreeMap;
+//! `kubectl kudo which VERB RESOURCE [NAME]`: the finder
+//! (`operations::which`) as a table, JSON or YAML; and `--for`'s pick.
 
 use clap::Args;
-use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
-use kube::{Api, ResourceExt, api::ListParams};
 use serde_json::{Value, json};
 
-use super::{
-    error::{UserError, explain},
-    format,
-    list::Output,
-    session::Session,
-};
-use crate::{
-    api::{EscalationPolicy, RoleKind},
-    engine::rbac::{self, Request, Roles},
+use super::{error::UserError, format, list::Output, session::Session};
+use crate::operations::{
+    Error,
+    which::{self, Finding, Found, Permission},
 };
 
 #[derive(Clone, Debug, Args)]
@@ -40,30 +31,11 @@ pub struct WhichArgs {
     pub output: Option<Output>,
 }
 
-/// What the cluster says about a resource name a user typed.
-struct Resolved {
-    group: String,
-    plural: String,
-    namespaced: bool,
-    subresources: Vec<String>,
-}
-
-/// One policy that would grant what was asked, and where to escalate.
-pub struct Found {
-    pub policy: String,
-    pub namespace: Option<String>,
-    pub summary: Value,
-}
-
 pub async fn which(session: &Session, args: WhichArgs, namespace: Option<String>) -> Result<(), UserError> {
-    let (request, found) =
-        find(session, &args.verb, &args.resource, args.name.as_deref(), args.subresource.as_deref(), namespace).await?;
-    let asked = describe(&request);
-    if found.is_empty() {
-        return Err(none_found(&asked));
-    }
-    let found: Vec<Value> = found.into_iter().map(|f| f.summary).collect();
-    match args.output {
+    let WhichArgs { verb, resource, name, subresource, output } = args;
+    let finding = find(session, &Permission { verb, resource, name, subresource, namespace }).await?;
+    let found: Vec<Value> = finding.found.iter().map(summary).collect();
+    match output {
         Some(Output::Json) => println!("{}", serde_json::to_string_pretty(&Value::Array(found)).unwrap_or_default()),
         Some(Output::Yaml) => print!(
             "{}",
@@ -71,210 +43,69 @@ pub async fn which(session: &Session, args: WhichArgs, namespace: Option<String>
         ),
         _ => {
             let mut table = format::table(&["POLICY", "GRANTS", "REQUIRES", "RUN"]);
-            let lines = |v: &Value| {
-                let items: Vec<String> =
-                    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
-                format::cells(items).join("\n")
-            };
-            for f in &found {
-                let requires = lines(&f["requires"]);
-                table.add_row(vec![
-                    format::cells(vec![f["policy"].as_str().unwrap_or_default().to_string()]).join(""),
-                    lines(&f["grants"]),
-                    if requires.is_empty() { "nothing".into() } else { requires },
-                    format::cells(vec![f["command"].as_str().unwrap_or_default().to_string()]).join(""),
-                ]);
+            let lines = |items: &[String]| format::cells(items.to_vec()).join("\n");
+            for f in &finding.found {
+                let requires = if f.requires.is_empty() { "nothing".into() } else { lines(&f.requires) };
+                let (policy, command) =
+                    (lines(std::slice::from_ref(&f.policy)), lines(std::slice::from_ref(&f.command)));
+                table.add_row(vec![policy, lines(&f.grants), requires, command]);
             }
-            eprintln!("Policies you may use that grant {asked}:");
+            eprintln!("Policies you may use that grant {}:", finding.asked);
             println!("{}", format::render(&mut table));
         }
     }
     Ok(())
 }
 
-pub fn none_found(asked: &str) -> UserError {
-    UserError::new(format!("no policy you may use grants {asked}"))
-        .hint("kubectl kudo policies lists the policies you may use; ask an admin for one that grants it")
+/// The finder, saying (as kubectl does) when it took a resource as typed;
+/// [`Error::NoneGrants`] when no policy grants it.
+async fn find(session: &Session, permission: &Permission) -> Result<Finding, UserError> {
+    let finding = which::find(session, permission).await?;
+    if finding.unknown_resource {
+        eprintln!("Warning: the server doesn't have a resource type '{}'", typed(&permission.resource));
+    }
+    if finding.found.is_empty() {
+        return Err(Error::NoneGrants { asked: finding.asked }.into());
+    }
+    Ok(finding)
 }
 
-/// The policies I may use that would allow `verb` on `resource` (kubectl
-/// auth can-i forms), and the request as resolved against the cluster.
-pub async fn find(
+fn typed(resource: &str) -> &str {
+    resource.split_once('/').map_or(resource, |(r, _)| r)
+}
+
+/// `--for "VERB RESOURCE [NAME] [-n NS]"`: the policy (and namespace) that
+/// grants it; several are offered on a terminal, or named in the error.
+pub async fn pick(
     session: &Session,
-    verb: &str,
-    resource: &str,
-    name: Option<&str>,
-    subresource: Option<&str>,
+    text: &str,
     namespace: Option<String>,
-) -> Result<(Request, Vec<Found>), UserError> {
-    let (typed, after_slash) = match resource.split_once('/') {
-        Some((r, s)) => (r.to_string(), Some(s.to_string())),
-        None => (resource.to_string(), None),
-    };
-    let resolved = resolve(session, &typed).await?;
-    let (mut sub, mut object) = (String::new(), name.unwrap_or_default().to_string());
-    match after_slash {
-        Some(s) if resolved.subresources.contains(&s) => sub = s,
-        Some(n) => object = n,
-        None => {}
-    }
-    if let Some(s) = subresource {
-        sub = s.to_string();
-    }
-    let namespace = if resolved.namespaced {
-        namespace.unwrap_or_else(|| session.client.default_namespace().to_string())
-    } else {
-        String::new()
-    };
-    let request = Request {
-        verb: verb.to_string(),
-        group: resolved.group.clone(),
-        resource: resolved.plural.clone(),
-        subresource: sub,
-        name: object,
-        namespace,
-    };
-
-    let policies: Api<EscalationPolicy> = session.api();
-    let mut all = policies.list(&ListParams::default()).await.map_err(|e| explain("listing policies", e))?.items;
-    all.sort_by_key(ResourceExt::name_any);
-    let usable = super::admission::usable(session, &all).await?;
-    let cluster_roles: Api<ClusterRole> = session.api();
-    let cluster_roles = cluster_roles
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| explain("reading ClusterRoles (which evaluates the roles policies grant)", e))?;
-    let roles = namespaced_roles(session, &usable, &request.namespace).await;
-    let roles = Roles { cluster_roles: &cluster_roles.items, roles: &roles };
-
-    let mut found = Vec::new();
-    for policy in usable {
-        let matches = rbac::matches(&policy.spec, &roles, &request);
-        if matches.is_empty() {
-            continue;
+    interactive: bool,
+) -> Result<Found, UserError> {
+    let finding = find(session, &Permission::parse(text, namespace)?).await?;
+    let mut found = finding.found;
+    let index = match found.len() {
+        1 => 0,
+        _ if interactive => {
+            let names: Vec<&str> = found.iter().map(|f| f.policy.as_str()).collect();
+            format::choose(&format!("Several policies grant {}; which one?", finding.asked), &names)?
         }
-        let name = policy.name_any();
-        let grants: Vec<String> = matches
-            .iter()
-            .filter_map(|m| policy.spec.target.grants.get(m.grant).map(|g| (m, g)))
-            .map(|(m, g)| {
-                let place = m.namespace.as_ref().map_or("cluster-wide".to_string(), |ns| format!("in {ns}"));
-                format!("{:?} {} {place}", g.role_ref.kind, g.role_ref.name)
-            })
-            .collect();
-        let namespace = matches.iter().find_map(|m| m.namespace.clone());
-        let flag = namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default();
-        let command = format!("kubectl kudo run {name}{flag} --reason '…' -- kubectl …");
-        let summary = json!({
-            "policy": name,
-            "grants": grants,
-            "requires": policy.spec.challenges.iter().map(format::challenge).collect::<Vec<_>>(),
-            "duration": {"default": policy.spec.target.default_duration, "max": policy.spec.target.max_duration},
-            "namespace": namespace,
-            "command": command,
-        });
-        found.push(Found { policy: name, namespace, summary });
-    }
-    Ok((request, found))
+        _ => {
+            let policies = found.into_iter().map(|f| f.policy).collect();
+            return Err(Error::SeveralGrant { asked: finding.asked, policies }.into());
+        }
+    };
+    Ok(found.swap_remove(index))
 }
 
-pub fn describe(r: &Request) -> String {
-    let resource = match (r.group.as_str(), r.subresource.as_str()) {
-        ("", "") => r.resource.clone(),
-        ("", sub) => format!("{}/{sub}", r.resource),
-        (g, "") => format!("{}.{g}", r.resource),
-        (g, sub) => format!("{}.{g}/{sub}", r.resource),
-    };
-    let name = if r.name.is_empty() { String::new() } else { format!(" {}", r.name) };
-    let place = if r.namespace.is_empty() { String::new() } else { format!(" in namespace {}", r.namespace) };
-    format!("{} {resource}{name}{place}", r.verb)
-}
-
-/// Roles that RoleBinding grants of these policies name, in the asked
-/// namespace. One the user may not read is left out: its policy is not
-/// offered, which errs on the side of not promising a grant.
-async fn namespaced_roles(
-    session: &Session,
-    policies: &[&EscalationPolicy],
-    namespace: &str,
-) -> BTreeMap<(String, String), Role> {
-    let mut out = BTreeMap::new();
-    if namespace.is_empty() {
-        return out;
-    }
-    let api: Api<Role> = Api::namespaced(session.client.clone(), namespace);
-    for grant in policies.iter().flat_map(|p| &p.spec.target.grants) {
-        if grant.role_ref.kind != RoleKind::Role {
-            continue;
-        }
-        let key = (namespace.to_string(), grant.role_ref.name.clone());
-        if out.contains_key(&key) {
-            continue;
-        }
-        if let Ok(Some(role)) = api.get_opt(&grant.role_ref.name).await {
-            out.insert(key, role);
-        }
-    }
-    out
-}
-
-/// Resolves `pods`, `po`, `pod`, `Pod`, `deployments.apps` as kubectl does:
-/// the core group first, then the others, by plural, singular, kind or
-/// short name. An unknown resource is taken as typed (with its `.group`).
-async fn resolve(session: &Session, typed: &str) -> Result<Resolved, UserError> {
-    let (name, group) = match typed.split_once('.') {
-        Some((n, g)) => (n.to_lowercase(), Some(g.to_string())),
-        None => (typed.to_lowercase(), None),
-    };
-    let client = &session.client;
-    let mut lists = Vec::new();
-    if group.as_deref().is_none_or(str::is_empty) {
-        let core = client.list_core_api_resources("v1").await.map_err(|e| explain("discovering resources", e))?;
-        lists.push((String::new(), core));
-    }
-    let groups = client.list_api_groups().await.map_err(|e| explain("discovering API groups", e))?;
-    for g in groups.groups {
-        if group.as_ref().is_some_and(|want| *want != g.name) {
-            continue;
-        }
-        let Some(version) = g.preferred_version.or_else(|| g.versions.first().cloned()) else { continue };
-        if let Ok(list) = client.list_api_group_resources(&version.group_version).await {
-            lists.push((g.name.clone(), list));
-        }
-    }
-    for (group_name, list) in &lists {
-        for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
-            let known = r.name == name
-                || r.singular_name == name
-                || r.kind.to_lowercase() == name
-                || r.short_names.iter().flatten().any(|s| *s == name);
-            if known {
-                let subresources = list
-                    .resources
-                    .iter()
-                    .filter_map(|s| s.name.strip_prefix(&format!("{}/", r.name)).map(String::from))
-                    .collect();
-                return Ok(Resolved {
-                    group: group_name.clone(),
-                    plural: r.name.clone(),
-                    namespaced: r.namespaced,
-                    subresources,
-                });
-            }
-        }
-    }
-    // Identities are what impersonation (and KEP-5284's constrained
-    // `impersonate:*` verbs) act on; RBAC names them as resources, but no
-    // API serves them, so discovery does not list them.
-    let identity_group = match name.as_str() {
-        "users" | "user" | "groups" | "group" => Some(""),
-        "uids" | "uid" | "userextras" | "userextra" => Some("authentication.k8s.io"),
-        _ => None,
-    };
-    if let Some(identity_group) = identity_group.filter(|g| group.as_deref().is_none_or(|want| want == *g)) {
-        let plural = if name.ends_with('s') { name.clone() } else { format!("{name}s") };
-        return Ok(Resolved { group: identity_group.into(), plural, namespaced: false, subresources: Vec::new() });
-    }
-    eprintln!("Warning: the server doesn't have a resource type '{typed}'");
-    Ok(Resolved { group: group.unwrap_or_default(), plural: name, namespaced: true, subresources: Vec::new() })
+/// What `-o json|yaml` prints for one policy.
+fn summary(f: &Found) -> Value {
+    json!({
+        "policy": f.policy,
+        "grants": f.grants,
+        "requires": f.requires,
+        "duration": {"default": f.default_duration, "max": f.max_duration},
+        "namespace": f.namespace,
+        "command": f.command,
+    })
 }

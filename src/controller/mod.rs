@@ -169,13 +169,6 @@ pub async fn run_with_metrics(
         }
     }
 
-    // Policies as the watch sees them written, for their status report.
-    let (policy_tx, mut policy_rx) = tokio::sync::mpsc::channel::<EscalationPolicy>(256);
-    let (policies, _watching_policies) = stores::spawn_store_notifying(
-        Api::<EscalationPolicy>::all(client.clone()),
-        watcher::Config::default(),
-        Some(policy_tx),
-    );
     let (guard_policies, _watching_guards) =
         stores::spawn_store(Api::<ValidatingAdmissionPolicy>::all(client.clone()), watcher::Config::default());
     let (guard_bindings, _watching_bindings) =
@@ -198,7 +191,28 @@ pub async fn run_with_metrics(
         .with_config(controller::Config::default().concurrency(opts.concurrency))
         .reconcile_on(futures::stream::unfold(next_in_line, |mut rx| async { rx.recv().await.map(|next| (next, rx)) }));
 
+    // Policies as the watch sees them written: for their status report
+    // (dropped when that falls behind: the periodic pass catches up), and
+    // to decide again the open escalations of each, from this same cache
+    // (so a decision never starts from a policy older than what called it).
+    let (policy_tx, mut policy_rx) = tokio::sync::mpsc::channel::<EscalationPolicy>(256);
     let by_policy = escalation_store.clone();
+    let decide_again = call_next.clone();
+    let (policies, _watching_policies) = stores::spawn_store_notifying(
+        Api::<EscalationPolicy>::all(client.clone()),
+        watcher::Config::default(),
+        move |policy: &EscalationPolicy, deleted| {
+            if !deleted {
+                let _ = policy_tx.try_send(policy.clone());
+            }
+            let name = policy.name_any();
+            for e in by_policy.state() {
+                if e.spec.policy_name == name && !e.state().is_some_and(EscalationState::is_final) {
+                    let _ = decide_again.send(ObjectRef::from_obj(&*e));
+                }
+            }
+        },
+    );
     let (reviews, review_writer) = reflector::store();
     let review_stream = watcher(Api::<EscalationReview>::all(client.clone()), watcher::Config::default())
         .default_backoff()
@@ -207,15 +221,6 @@ pub async fn run_with_metrics(
         .touched_objects();
     let managed = watcher::Config::default().labels(&engine::binding::managed_selector());
     let controller = controller
-        .watches(Api::<EscalationPolicy>::all(client.clone()), watcher::Config::default(), move |policy| {
-            let name = policy.name_any();
-            by_policy
-                .state()
-                .into_iter()
-                .filter(|e| e.spec.policy_name == name && !e.state().is_some_and(EscalationState::is_final))
-                .map(|e| ObjectRef::from_obj(&*e))
-                .collect::<Vec<_>>()
-        })
         .watches_stream(review_stream, |review: EscalationReview| {
             crate::api::valid_name(&review.spec.escalation_name).then(|| ObjectRef::new(&review.spec.escalation_name))
         })

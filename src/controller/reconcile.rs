@@ -10,11 +10,11 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use jiff::Timestamp;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{SubjectAccessReview, SubjectAccessReviewSpec};
 use kube::{
     Api, Resource, ResourceExt,
     api::{Patch, PatchParams, PostParams},
-    runtime::controller::Action,
+    runtime::{controller::Action, reflector::ObjectRef},
 };
 use serde_json::json;
 
@@ -22,13 +22,14 @@ use super::Context;
 use crate::{
     api::{
         AfterReview, Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER,
-        FINALIZER, GROUP, GrantStatus,
+        FINALIZER, GrantStatus,
     },
     audit::{self, Record},
     engine::{
         self, Observation, admission,
         binding::{self, binding},
         checks,
+        freshness::{self, PolicyView},
         writes::Step,
     },
     grants::GrantError,
@@ -158,49 +159,73 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         retire(ctx, esc).await?;
         return Ok(Action::await_change());
     }
-    // Read fresh: a cached policy may predate the edit that triggered this
-    // reconcile, and an edit must deny at once (DESIGN §2).
     // A final escalation needs its policy only while it owes a break-glass after-review.
     let owes_after_review = esc.status.as_ref().is_some_and(|s| s.after_review == Some(AfterReview::Pending));
-    let policy = if state.is_some_and(EscalationState::is_final) && !owes_after_review {
-        None
+    let wants_policy = !state.is_some_and(EscalationState::is_final) || owes_after_review;
+    // The policy from the watch cache, unless engine::freshness says that
+    // view may be older than what this escalation saw, or it would deny.
+    let cached = if wants_policy {
+        ctx.policies.get(&ObjectRef::new(&esc.spec.policy_name)).map(|p| (*p).clone())
     } else {
-        let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
-        api.get_opt(&esc.spec.policy_name)
-            .await
-            .map_err(kube_err(format!("reading policy {}", esc.spec.policy_name)))?
+        None
     };
+    let recorded = esc.status.as_ref().map_or((None, None), |s| (s.policy_uid.as_deref(), s.policy_generation));
+    let ids = |p: &EscalationPolicy| (p.metadata.uid.clone(), p.metadata.generation);
+    let cached_ids = cached.as_ref().map(ids);
+    let cached_view =
+        |denies| freshness::policy_view(cached_ids.as_ref().map(|(u, g)| (u.as_deref(), *g)), recorded, denies);
+    let mut view = if wants_policy { cached_view(false) } else { PolicyView::Cached };
+    let mut policy = cached;
     let reviews = ctx.reviews_of(&name);
     let guard_problems = ctx.guard_problems();
-    // The open-escalation limit is a scan of the cache: only for a new
-    // escalation whose policy exists (one naming none is denied for that).
-    let open = if state.is_none() && policy.is_some() {
-        checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
-    } else {
-        Vec::new()
-    };
-    // Asked at creation and again while PENDING (so at acceptance): a `use`
-    // right withdrawn meanwhile counts.
-    let rbac_use_allowed = match (&policy, state) {
-        (Some(p), None | Some(EscalationState::Pending))
-            if admission::needs_rbac_use(&p.spec, &esc.spec.requestor()) =>
-        {
-            may_use(ctx, esc).await?
+    // Ending (revoked or past expiresAt) needs no look at the bindings: they go.
+    let ending =
+        esc.spec.revoked || esc.status.as_ref().and_then(|s| s.expires_at.as_ref()).is_some_and(|e| now >= e.0);
+    let observed =
+        if state == Some(EscalationState::Accepted) && !ending { observe(ctx, esc).await? } else { BTreeMap::new() };
+    let mut decision = loop {
+        if view == PolicyView::Fresh && wants_policy {
+            let api: Api<EscalationPolicy> = Api::all(ctx.client.clone());
+            policy = api
+                .get_opt(&esc.spec.policy_name)
+                .await
+                .map_err(kube_err(format!("reading policy {}", esc.spec.policy_name)))?;
         }
-        _ => false,
+        // The open-escalation limit is a scan of the cache: only for a new
+        // escalation whose policy exists (one naming none is denied for that).
+        let open = if state.is_none() && policy.is_some() {
+            checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
+        } else {
+            Vec::new()
+        };
+        // Asked at creation and again while PENDING (so at acceptance): a `use`
+        // right withdrawn meanwhile counts.
+        let rbac_use_allowed = match (&policy, state) {
+            (Some(p), None | Some(EscalationState::Pending))
+                if admission::needs_rbac_use(&p.spec, &esc.spec.requestor()) =>
+            {
+                may_use(ctx, esc).await?
+            }
+            _ => false,
+        };
+        let decision = engine::decide(&engine::Inputs {
+            now,
+            escalation: &marked,
+            policy: policy.as_ref(),
+            reviews: &reviews,
+            rbac_use_allowed,
+            missing_guards: &guard_problems,
+            open_escalations: &open,
+            observed: &observed,
+        });
+        let denies = decision.transition.is_some_and(|(_, to)| to == EscalationState::Denied);
+        if view == PolicyView::Cached && wants_policy && cached_view(denies) == PolicyView::Fresh {
+            ctx.metrics.stale_views.inc();
+            view = PolicyView::Fresh;
+            continue;
+        }
+        break decision;
     };
-    let observed = if state == Some(EscalationState::Accepted) { observe(ctx, esc).await? } else { BTreeMap::new() };
-
-    let mut decision = engine::decide(&engine::Inputs {
-        now,
-        escalation: &marked,
-        policy: policy.as_ref(),
-        reviews: &reviews,
-        rbac_use_allowed,
-        missing_guards: &guard_problems,
-        open_escalations: &open,
-        observed: &observed,
-    });
     // Reviewers see what they would grant: computed once, while they are
     // asked, and kept with the status.
     if let Some(p) =
@@ -502,13 +527,7 @@ async fn may_use(ctx: &Context, esc: &Escalation) -> Result<bool, ReconcileError
         spec: SubjectAccessReviewSpec {
             user: Some(esc.spec.requestor.clone()),
             groups: Some(esc.spec.requestor_groups.clone()),
-            resource_attributes: Some(ResourceAttributes {
-                group: Some(GROUP.into()),
-                resource: Some("escalationpolicies".into()),
-                verb: Some("use".into()),
-                name: Some(esc.spec.policy_name.clone()),
-                ..Default::default()
-            }),
+            resource_attributes: Some(admission::rbac_use(&esc.spec.policy_name)),
             ..Default::default()
         },
         ..Default::default()

@@ -38,29 +38,28 @@ where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
-    spawn_store_notifying(api, config, None)
+    spawn_store_notifying(api, config, |_: &K, _| ())
 }
 
-/// A cache kept by a watch; each object the watch sees written also goes to
-/// `notify` (dropped when it is full: the periodic pass catches up).
+/// A cache kept by a watch; `notify` is called with each object the watch
+/// sees written (`false`) or deleted (`true`), after the cache holds that
+/// (so whatever it triggers decides on a cache at least that new).
 pub(super) fn spawn_store_notifying<K>(
     api: Api<K>,
     config: watcher::Config,
-    notify: Option<tokio::sync::mpsc::Sender<K>>,
+    notify: impl Fn(&K, bool) + Send + 'static,
 ) -> (Store<K>, Watching)
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
 {
     let (store, writer) = reflector::store();
-    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer).applied_objects();
+    let stream = watcher(api, config).default_backoff().modify(forget_managed_fields).reflect(writer);
     let task = tokio::spawn(stream.for_each(move |r| {
         match r {
-            Ok(object) => {
-                if let Some(tx) = &notify {
-                    let _ = tx.try_send(object);
-                }
-            }
+            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => notify(&object, false),
+            Ok(watcher::Event::Delete(object)) => notify(&object, true),
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
             Err(e) => tracing::warn!(error = %e, "watch failed; retrying"),
         }
         futures::future::ready(())

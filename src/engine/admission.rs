@@ -3,7 +3,22 @@
 //! one rule the controller, `kubectl kudo policies`, the interactive picker
 //! and the CLI's checks all follow.
 
-use crate::api::{EscalationPolicySpec, Identity};
+use k8s_openapi::api::authorization::v1::ResourceAttributes;
+
+use crate::api::{EscalationPolicySpec, GROUP, Identity};
+
+/// What RBAC is asked about "may X use this policy": the verb `use` on
+/// `escalationpolicies` named `policy_name`. One definition for the
+/// controller's SubjectAccessReview and the front ends' SelfSubjectAccessReview.
+pub fn rbac_use(policy_name: &str) -> ResourceAttributes {
+    ResourceAttributes {
+        group: Some(GROUP.into()),
+        resource: Some("escalationpolicies".into()),
+        verb: Some("use".into()),
+        name: Some(policy_name.into()),
+        ..Default::default()
+    }
+}
 
 /// Admitted by the policy's own subjects; when not, the caller asks RBAC
 /// (a SubjectAccessReview, or a SelfSubjectAccessReview from the CLI).

@@ -21,6 +21,39 @@ fn well_formed(rv: &str) -> bool {
     !rv.is_empty() && !rv.starts_with('0') && rv.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Which view of an escalation's policy a decision may start from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyView {
+    /// The watch cache's copy: fresh enough, and any later edit reaches the
+    /// cache first and then calls for a new decision (the controller wires
+    /// policy-triggered reconciles from the cache's own stream).
+    Cached,
+    /// Read it from the API server.
+    Fresh,
+}
+
+/// A cached policy (`cached`: its UID and generation, if the cache holds
+/// it) may be decided on unless the escalation has seen a newer one
+/// (`recorded`: the UID and generation its status records): a cache that
+/// lacks the policy, holds another one of the same name, or an older
+/// generation than the escalation already saw would decide on the past.
+/// A denial is never taken from the cache either (`denies`): an admin who
+/// has just created or widened a policy must not see an honest request
+/// refused because the controller's watch was a few milliseconds behind.
+pub fn policy_view(
+    cached: Option<(Option<&str>, Option<i64>)>,
+    recorded: (Option<&str>, Option<i64>),
+    denies: bool,
+) -> PolicyView {
+    let Some((uid, generation)) = cached else { return PolicyView::Fresh };
+    let older = match recorded {
+        (None, _) => false,
+        (Some(seen), _) if uid != Some(seen) => true,
+        (_, seen) => generation < seen,
+    };
+    if older || denies { PolicyView::Fresh } else { PolicyView::Cached }
+}
+
 #[cfg(test)]
 mod tests {
     use super::predates_own_write as predates;
@@ -38,5 +71,19 @@ mod tests {
             assert!(predates(Some(odd), Some("6")), "{odd:?} cannot be ordered");
             assert!(predates(Some("6"), Some(odd)), "{odd:?} cannot be ordered");
         }
+    }
+
+    #[test]
+    fn a_cached_policy_is_used_only_when_it_is_as_new_as_what_was_seen_and_does_not_deny() {
+        use super::{PolicyView::*, policy_view};
+        let seen = (Some("u1"), Some(3));
+        assert_eq!(policy_view(None, (None, None), false), Fresh, "not in the cache yet: just created?");
+        assert_eq!(policy_view(Some((Some("u1"), Some(1))), (None, None), false), Cached, "never evaluated");
+        assert_eq!(policy_view(Some((Some("u1"), Some(3))), seen, false), Cached);
+        assert_eq!(policy_view(Some((Some("u1"), Some(4))), seen, false), Cached, "edited since: the decision denies");
+        assert_eq!(policy_view(Some((Some("u1"), Some(2))), seen, false), Fresh, "older than what was seen");
+        assert_eq!(policy_view(Some((Some("u2"), Some(9))), seen, false), Fresh, "another policy of that name");
+        assert_eq!(policy_view(Some((None, None)), seen, false), Fresh, "no UID: cannot be matched");
+        assert_eq!(policy_view(Some((Some("u1"), Some(3))), seen, true), Fresh, "a denial is confirmed fresh");
     }
 }

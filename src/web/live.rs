@@ -9,24 +9,30 @@ use std::{convert::Infallible, sync::Arc};
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
-use kube::{
-    Api,
-    runtime::{WatchStreamExt, watcher},
-};
 use tokio::sync::watch;
 
 use super::{App, pages::View, routes};
-use crate::{api::Escalation, cli::dashboard::support::Session};
+use crate::operations::{
+    Session,
+    list::{self, Scope, Selection},
+};
 
-/// Runs the watch (with kube-runtime's backoff across failures) until aborted.
+/// Runs the watch until aborted. Every change counts, whoever's: the
+/// pages select what they show when they render.
 pub async fn feed(session: Arc<Session>, generation: watch::Sender<u64>) {
-    let api: Api<Escalation> = session.api();
-    let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
-    while let Some(event) = events.next().await {
-        match event {
+    let everything = match Selection::new(&session, Scope::All).await {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!(error = %e, "dashboard: live updates off"),
+    };
+    let mut changes = list::changes(&session, everything).boxed();
+    while let Some(change) = changes.next().await {
+        match change {
             Ok(_) => generation.send_modify(|g| *g = g.wrapping_add(1)),
-            // Not the user's text: kube's own error; the watch retries.
-            Err(e) => tracing::warn!(error = %e, "dashboard: watching escalations"),
+            // kube's own words, no user text; the watch retries, a second apart.
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard: watching escalations");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
         }
     }
 }

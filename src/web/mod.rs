@@ -2,7 +2,7 @@
 //! as the user who runs it, with their own kubeconfig identity. There is
 //! no server-side component and no permission beyond the user's own.
 //!
-//! Thin: `routes` (HTTP, forms) → `backend` (the cluster, as the user) →
+//! Thin: `routes` (HTTP, forms) → `backend` (`crate::operations`, as the user) →
 //! `pages` (HTML, rendered by maud, which escapes every value). `guard`
 //! keeps other users, other pages and other hosts out; `live` turns a kube
 //! watch into server-sent events so pages update without a reload. The
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::cli::dashboard::support::{Me, Session};
+use crate::operations::Session;
 
 /// Largest form a page sends (a reason, a message): anything bigger is refused (413).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -46,22 +46,18 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    /// A dashboard for the user `me` whose client is `client`, on `listener`
-    /// (bound to 127.0.0.1 by the caller), with a fresh token.
-    pub fn new(client: kube::Client, me: Me, listener: TcpListener) -> Result<Self, Error> {
+    /// A dashboard acting as `session`'s user, on `listener` (bound to
+    /// 127.0.0.1 by the caller), with a fresh token.
+    pub fn new(session: Session, listener: TcpListener) -> Result<Self, Error> {
         let port = listener.local_addr()?.port();
         let guard = guard::Guard::new(port).map_err(Error::Random)?;
         let (feed, changes) = watch::channel(0);
-        Ok(Self { app: App { session: Arc::new(Session { client, me }), changes, guard }, listener, feed })
+        Ok(Self { app: App { session: Arc::new(session), changes, guard }, listener, feed })
     }
 
     /// The URL with the token, to print and open once.
     pub fn login_url(&self) -> String {
         self.app.guard.login_url()
-    }
-
-    pub fn username(&self) -> String {
-        self.app.session.me.username.clone()
     }
 
     /// Serves until `shutdown` completes; the watch feeding live pages runs alongside.

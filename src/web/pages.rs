@@ -7,16 +7,11 @@ use jiff::Timestamp;
 use kube::ResourceExt;
 use maud::{DOCTYPE, Markup, html};
 
-use super::backend::{Detail, ToReview};
+use super::backend::{Detail, Error, Live, Offer, ToReview};
 use crate::{
-    api::{
-        AfterReview, CONDITION_DANGEROUS_ROLE, Escalation, EscalationPolicy, EscalationState, GrantKind, GrantPreview,
-        ReviewDecision, RoleKind,
-    },
-    cli::{
-        UserError,
-        dashboard::support::{Me, age, challenge, relative},
-    },
+    api::{AfterReview, Escalation, EscalationState, GrantKind, GrantPreview, ReviewDecision, RoleKind},
+    cli::format::{age, relative},
+    operations::Me,
 };
 
 /// Vendored here, pinned by the binary: no CDN, no build step.
@@ -112,16 +107,16 @@ pub fn live_page(me: &Me, view: &View, body: Markup) -> Markup {
 }
 
 /// A whole page for a request that failed.
-pub fn failed(e: &UserError) -> Markup {
+pub fn failed(e: &Error) -> Markup {
     layout(None, "Not done", Nav::None, html! { (problem(e)) p { a href="/" { "Back to my escalations" } } })
 }
 
 /// What went wrong, and the hint, inside a page.
-pub fn problem(e: &UserError) -> Markup {
+pub fn problem(e: &Error) -> Markup {
     html! {
         div.problem role="alert" {
-            p.message { (t(&e.message)) }
-            @if let Some(hint) = &e.hint { p.hint { "hint: " (t(hint)) } }
+            p.message { (t(&e.to_string())) }
+            @if let Some(hint) = e.hint() { p.hint { "hint: " (t(&hint)) } }
         }
     }
 }
@@ -158,9 +153,8 @@ fn created_ago(esc: &Escalation, now: Timestamp) -> String {
 }
 
 /// My escalations, newest first.
-pub fn mine(me: &Me, all: &[Escalation]) -> Markup {
+pub fn mine(mine: &[Escalation]) -> Markup {
     let now = Timestamp::now();
-    let mine: Vec<&Escalation> = all.iter().filter(|e| e.spec.requestor == me.username).collect();
     html! {
         @if mine.is_empty() {
             p.empty { "No escalations of yours yet. " a href="/request" { "Request one." } }
@@ -290,7 +284,10 @@ pub fn detail(me: &Me, d: &Detail) -> Markup {
                 dt { "Expires" }
                 dd {
                     (at.0.to_string())
-                    @if esc.state() == Some(EscalationState::Accepted) { " — " strong.time-left { (relative(at.0, now)) " left" } } @else { " (over)" }
+                    @match d.time_left {
+                        Some(left) if !left.is_negative() => { " — " strong.time-left { (crate::api::duration::human(left)) " left" } }
+                        _ => { " (over)" }
+                    }
                 }
             }
             @if let Some(at) = &esc.spec.start_at { dt { "Starts" } dd { (at.0.to_string()) " (" (relative(at.0, now)) ")" } }
@@ -318,30 +315,39 @@ pub fn detail(me: &Me, d: &Detail) -> Markup {
             }
         }
         section { h3 { "Reviews" }
-            @if d.reviews.is_empty() { p.empty { "No reviews yet." } } @else {
-                table { thead { tr { th { "Reviewer" } th { "Decision" } th { "Message" } th { "When" } } }
-                    tbody { @for r in &d.reviews { tr {
+            @match &d.reviews {
+                None => p.muted { "Not shown: you may not list reviews." },
+                Some(reviews) if reviews.is_empty() => p.empty { "No reviews yet." },
+                Some(reviews) => table { thead { tr { th { "Reviewer" } th { "Decision" } th { "Message" } th { "When" } } }
+                    tbody { @for r in reviews { tr {
                         td { (t(&r.spec.reviewer)) }
                         td { @if r.spec.decision == ReviewDecision::Approved { "approved" } @else { "denied" } }
                         td { (t(&r.spec.message)) }
                         td { (r.creation_timestamp().map(|at| format!("{} ago", age(at.0, now))).unwrap_or_default()) }
-                    } } } }
+                    } } } },
             }
         }
-        @if let Some(s) = status.filter(|s| !s.grant_refs.is_empty()) {
+        @if !d.grants.is_empty() {
             section { h3 { "Grants" }
-                table { thead { tr { th { "Binding" } th { "Where" } th { "Role" } th { "Status" } } }
-                    tbody { @for g in &s.grant_refs { tr {
-                        td { (match g.reference.kind { GrantKind::KubernetesRoleBinding => "RoleBinding", GrantKind::KubernetesClusterRoleBinding => "ClusterRoleBinding" }) " " (t(&g.reference.name)) }
-                        td { (g.reference.namespace.as_deref().map_or("cluster-wide".to_string(), |n| format!("namespace {}", t(n)))) }
-                        td { (match g.role_ref.kind { RoleKind::ClusterRole => "ClusterRole", RoleKind::Role => "Role" }) " " (t(&g.role_ref.name)) }
-                        td { (format!("{:?}", g.status).to_uppercase()) }
+                table { thead { tr { th { "Binding" } th { "Where" } th { "Role" } th { "Status" } th { "Live" } } }
+                    tbody { @for g in &d.grants { tr {
+                        td { (match g.grant.reference.kind { GrantKind::KubernetesRoleBinding => "RoleBinding", GrantKind::KubernetesClusterRoleBinding => "ClusterRoleBinding" }) " " (t(&g.grant.reference.name)) }
+                        td { (g.grant.reference.namespace.as_deref().map_or("cluster-wide".to_string(), |n| format!("namespace {}", t(n)))) }
+                        td { (match g.grant.role_ref.kind { RoleKind::ClusterRole => "ClusterRole", RoleKind::Role => "Role" }) " " (t(&g.grant.role_ref.name)) }
+                        td { (format!("{:?}", g.grant.status).to_uppercase()) }
+                        td { (match &g.live {
+                            Live::Seen(crate::engine::Observation::Intact) => "present".to_string(),
+                            Live::Seen(other) => format!("{other:?}"),
+                            Live::Absent => "absent".into(),
+                            Live::Unknown => "unknown".into(),
+                            Live::Unreadable => "not shown (you may not read bindings)".into(),
+                        }) }
                     } } } }
             }
         }
         (preview(status.and_then(|s| s.grant_preview.as_ref())))
         section.timeline { h3 { "Timeline" }
-            @match &d.events {
+            @match &d.timeline {
                 None => p.muted { "Not shown: you may not list events in namespace default." },
                 Some(events) if events.is_empty() => p.empty { "No events yet." },
                 Some(events) => ol { @for e in events { li {
@@ -353,62 +359,43 @@ pub fn detail(me: &Me, d: &Detail) -> Markup {
     }
 }
 
-/// What a policy grants and where, in one line per grant.
-fn grants_of(p: &EscalationPolicy) -> Vec<String> {
-    p.spec
-        .target
-        .grants
-        .iter()
-        .map(|g| {
-            let role = format!(
-                "{} {}",
-                match g.role_ref.kind {
-                    RoleKind::ClusterRole => "ClusterRole",
-                    RoleKind::Role => "Role",
-                },
-                g.role_ref.name
-            );
-            match g.kind {
-                GrantKind::KubernetesClusterRoleBinding => format!("{role} cluster-wide"),
-                GrantKind::KubernetesRoleBinding => format!("{role} in {}", namespaces(g).join(" or ")),
-            }
-        })
-        .collect()
-}
-
-/// Where a RoleBinding grant may go: its default first.
-fn namespaces(g: &crate::api::Grant) -> Vec<String> {
-    let mut out: Vec<String> = g.default_namespace.iter().cloned().collect();
-    out.extend(g.allowed_namespaces.iter().filter(|n| Some(*n) != g.default_namespace.as_ref()).cloned());
-    out
+/// What a grant gives and where, in one line.
+fn grant_line(g: &crate::operations::policies::GrantOffer) -> String {
+    let role = match g.role_kind {
+        RoleKind::ClusterRole => "ClusterRole",
+        RoleKind::Role => "Role",
+    };
+    if g.namespaces.is_empty() {
+        format!("{role} {} cluster-wide", g.role_name)
+    } else {
+        format!("{role} {} in {}", g.role_name, g.namespaces.join(" or "))
+    }
 }
 
 /// One form per policy I may use, each saying first what it asks.
-pub fn request_form(me: &Me, policies: &[EscalationPolicy]) -> Markup {
+pub fn request_form(me: &Me, offers: &[Offer]) -> Markup {
     let body = html! {
-        @if policies.is_empty() {
+        @if offers.is_empty() {
             p.empty { "No policy admits you (" (t(&me.username)) "), as a subject or by RBAC " code { "use" } ". Ask an admin which policy to use." }
         }
-        @for p in policies {
-            @let name = p.name_any();
-            @let places: Vec<String> = p.spec.target.grants.iter().find(|g| g.kind == GrantKind::KubernetesRoleBinding).map(namespaces).unwrap_or_default();
-            @let glass = p.spec.challenges.iter().any(|c| c.break_glass);
-            @let warning = p.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION_DANGEROUS_ROLE && c.status == "True")).map(|c| c.message.clone());
-            article.policy data-policy=(name) {
-                h2 { (t(&name)) }
+        @for p in offers {
+            @let places: Vec<String> = p.grants.iter().find(|g| !g.namespaces.is_empty()).map(|g| g.namespaces.clone()).unwrap_or_default();
+            @let glass = p.challenges.iter().any(|c| c.break_glass);
+            article.policy data-policy=(p.name) {
+                h2 { (t(&p.name)) }
                 dl.facts {
-                    dt { "Grants" } dd { @for g in grants_of(p) { div { (t(&g)) } } }
-                    dt { "Duration" } dd { (t(&p.spec.target.default_duration.to_string())) " by default, at most " (t(&p.spec.target.max_duration.to_string())) }
+                    dt { "Grants" } dd { @for g in &p.grants { div { (t(&grant_line(g))) } } }
+                    dt { "Duration" } dd { (t(&p.default_duration)) " by default, at most " (t(&p.max_duration)) }
                     dt { "Asks first" } dd {
-                        @if p.spec.challenges.is_empty() { "nothing: granted at once" }
-                        @for c in &p.spec.challenges { div { (t(&challenge(c))) } }
+                        @if p.challenges.is_empty() { "nothing: granted at once" }
+                        @for c in &p.challenges { div { (t(&c.description)) } }
                     }
-                    @if let Some(w) = warning { dt { "Warning" } dd.danger { (t(&w)) } }
+                    @for w in &p.warnings { dt { "Warning" } dd.danger { (t(w)) } }
                 }
                 form.request method="post" action="/request" {
-                    input type="hidden" name="policy" value=(name);
+                    input type="hidden" name="policy" value=(p.name);
                     label { "Reason " input type="text" name="reason" required maxlength="1024" placeholder="what for, ticket #…"; }
-                    label { "Duration " input type="text" name="duration" maxlength="16" placeholder=(p.spec.target.default_duration.to_string()); }
+                    label { "Duration " input type="text" name="duration" maxlength="16" placeholder=(p.default_duration); }
                     @if places.len() > 1 {
                         label { "Namespace " select name="namespace" { @for ns in &places { option value=(ns) { (t(ns)) } } } }
                     }
@@ -438,8 +425,7 @@ mod tests {
 
     #[test]
     fn user_text_is_escaped_never_markup() {
-        let me = Me { username: "alice".into(), groups: vec![] };
-        let html = mine(&me, &[escalation("<script>alert(1)</script>\u{202e}")]).into_string();
+        let html = mine(&[escalation("<script>alert(1)</script>\u{202e}")]).into_string();
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\u{202e}"), "{html}");
         assert!(!html.contains("<script>") && html.contains("p&lt;b&gt;"), "{html}");
     }

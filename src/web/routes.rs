@@ -13,7 +13,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::{App, MAX_BODY, backend, guard, live, pages, pages::View};
-use crate::{api::ReviewDecision, cli::UserError};
+use crate::{api::ReviewDecision, operations::Error};
 
 pub fn router(app: App) -> Router {
     let guard = app.guard.clone();
@@ -37,7 +37,7 @@ pub fn router(app: App) -> Router {
 }
 
 /// A page that could not be made: the status and what the user should know.
-pub struct Failed(StatusCode, UserError);
+pub struct Failed(StatusCode, Error);
 
 impl IntoResponse for Failed {
     fn into_response(self) -> Response {
@@ -46,9 +46,14 @@ impl IntoResponse for Failed {
 }
 
 /// A refusal from the cluster or from kudo's checks: 403 when RBAC said
-/// no, 400 for anything else the user can correct.
-fn failed(e: UserError) -> Failed {
-    Failed(if e.forbidden { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST }, e)
+/// no, 404 for what is not there, 400 for anything else the user can correct.
+fn failed(e: Error) -> Failed {
+    let status = match &e {
+        _ if e.is_forbidden() => StatusCode::FORBIDDEN,
+        Error::EscalationNotFound(_) | Error::PolicyNotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Failed(status, e)
 }
 
 /// An escalation name from the path, checked before it reaches the API server.
@@ -56,7 +61,7 @@ fn escalation_name(name: String) -> Result<String, Failed> {
     if crate::api::valid_name(&name) {
         Ok(name)
     } else {
-        Err(Failed(StatusCode::NOT_FOUND, UserError::new("no such escalation: not a Kubernetes object name")))
+        Err(Failed(StatusCode::NOT_FOUND, Error::invalid("the escalation's name", "not a Kubernetes object name")))
     }
 }
 
@@ -80,7 +85,7 @@ async fn login(State(app): State<App>, Query(q): Query<LoginQuery>) -> Response 
 pub async fn fragment(app: &App, view: &View) -> Markup {
     let session = &app.session;
     let result = match view {
-        View::Mine => backend::escalations(session).await.map(|all| pages::mine(&session.me, &all)),
+        View::Mine => backend::mine(session).await.map(|mine| pages::mine(&mine)),
         View::Reviews => backend::to_review(session).await.map(|r| pages::reviews(&r)),
         View::Escalation(name) => backend::detail(session, name).await.map(|d| pages::detail(&session.me, &d)),
     };
@@ -115,7 +120,7 @@ async fn stream(State(app): State<App>, Query(q): Query<StreamQuery>) -> Result<
         ("mine", _) => View::Mine,
         ("reviews", _) => View::Reviews,
         ("escalation", Some(name)) => View::Escalation(escalation_name(name)?),
-        _ => return Err(Failed(StatusCode::BAD_REQUEST, UserError::new("unknown view"))),
+        _ => return Err(Failed(StatusCode::BAD_REQUEST, Error::invalid("view", "unknown"))),
     };
     Ok(live::stream(app, view).into_response())
 }
@@ -151,6 +156,7 @@ async fn request(State(app): State<App>, Form(form): Form<RequestForm>) -> Resul
             namespace: given(form.namespace),
             duration: given(form.duration),
             break_glass: form.break_glass.is_some(),
+            start_at: None,
         },
     )
     .await
@@ -179,7 +185,7 @@ async fn review(
     decision: ReviewDecision,
 ) -> Result<Redirect, Failed> {
     let name = escalation_name(name)?;
-    backend::review(&app.session, &name, decision, form.message.trim().to_string()).await.map_err(failed)?;
+    backend::review(&app.session, &name, decision, form.message.trim()).await.map_err(failed)?;
     Ok(Redirect::to(&format!("/escalations/{name}")))
 }
 
