@@ -293,6 +293,7 @@ _arguments "${_arguments_options[@]}" : \
 '--image=[Controller image]:IMAGE:_default' \
 '--audit-webhook-secret=[Secret (in the controller'\''s namespace) whose key \`url\` is the audit webhook URL; the controller reads it as KUDO_AUDIT_WEBHOOK. Optional\: without that Secret, no webhook]:NAME:_default' \
 '*--metrics-from-namespace=[Pods in this namespace (e.g. Prometheus'\'') may reach the controller'\''s /metrics; repeat for more. By default no pod may\: the NetworkPolicy admits only the node, for kubelet'\''s probes]:NAMESPACE:_default' \
+'--helm-chart=[Write the Helm chart (deploy/helm/kudo) into DIR instead\: the same objects, with the defaults as its values (for the project'\''s own regeneration; tests/helm.rs checks the committed one)]:DIR:_files' \
 '--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
 '--context=[The kubeconfig context to use]:NAME:_default' \
 '--cluster=[The kubeconfig cluster to use]:NAME:_default' \
@@ -323,6 +324,27 @@ _arguments "${_arguments_options[@]}" : \
 '--as=[Username to impersonate for the operation]:USER:_default' \
 '*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
 '--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+'-o+[Output format (default\: one line per version, warnings on stderr)]:FORMAT:(json)' \
+'--output=[Output format (default\: one line per version, warnings on stderr)]:FORMAT:(json)' \
+'--controller-namespace=[Namespace kudo is installed in (as \`kubectl kudo manifests --controller-namespace\` wrote it)]:NAMESPACE:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--client[The plugin'\''s version only\: do not contact the cluster]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '-V[Print version]' \
@@ -497,6 +519,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(version)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (sandbox)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -546,6 +572,7 @@ _kubectl-kudo_commands() {
 'dashboard:A local web UI on 127.0.0.1 acting as you (your kubeconfig identity)\: your escalations live, a request form, reviews with what each grants' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
+'version:This plugin'\''s version and, on a cluster, the controller'\''s and the CRDs'\'' versions' \
 'sandbox:A cluster with kudo in one process, to try it\: users admin, alice (squad-a) and bob (squad-b), example policies, and the commands to paste; runs until Ctrl-C' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
@@ -610,6 +637,7 @@ _kubectl-kudo__subcmd__help_commands() {
 'dashboard:A local web UI on 127.0.0.1 acting as you (your kubeconfig identity)\: your escalations live, a request form, reviews with what each grants' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
+'version:This plugin'\''s version and, on a cluster, the controller'\''s and the CRDs'\'' versions' \
 'sandbox:A cluster with kudo in one process, to try it\: users admin, alice (squad-a) and bob (squad-b), example policies, and the commands to paste; runs until Ctrl-C' \
 'controller:Run the controller (in cluster, or locally against the current kubeconfig)' \
 'reap:One reaper pass, then exit\: delete every kudo binding past its end (the earlier of its expires-at annotation and its escalation'\''s expiresAt, revocation or deletion) or whose escalation is gone or final' \
@@ -704,6 +732,11 @@ _kubectl-kudo__subcmd__help__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help status commands' commands "$@"
 }
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__version_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help version commands' commands "$@"
+}
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__which_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__which_commands() {
     local commands; commands=()
@@ -748,6 +781,11 @@ _kubectl-kudo__subcmd__sandbox_commands() {
 _kubectl-kudo__subcmd__status_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo status commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__version_commands] )) ||
+_kubectl-kudo__subcmd__version_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo version commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__which_commands] )) ||
 _kubectl-kudo__subcmd__which_commands() {

@@ -117,13 +117,11 @@ async fn a_healthy_install_passes_every_check() {
         ]
     );
     for c in report.checks() {
-        // The version is "unknown" until the install carries version labels.
-        let ok = c["status"] == "pass" || (c["id"] == "version" && c["status"] == "unknown");
-        assert!(ok, "{c:#}");
+        assert_eq!(c["status"], "pass", "{c:#}");
     }
     let (code, text, _) = doctor(&sandbox, &[]);
     assert_eq!(code, Some(0), "{text}");
-    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), 8, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("✓ ")).count(), 9, "{text}");
     assert!(!text.contains('✗') && !text.contains("fix:"), "{text}");
     assert!(text.contains("✓ controller leader: kudo-sandbox leads"), "{text}");
     sandbox.stop().await.unwrap();

@@ -27,6 +27,10 @@ pub const FINALIZER: &str = "k8s.kudo.dev/reclaim";
 /// controller's ServiceAccount may write it (admission policy
 /// `kudo-leader-lease`).
 pub const LEASE_NAME: &str = "kudo-controller";
+/// Annotation on that Lease: the version of the controller holding it,
+/// written by the leader on every take and renewal (`kubectl kudo version`
+/// and `doctor` read it; only the controller may write the Lease).
+pub const CONTROLLER_VERSION_ANNOTATION: &str = "k8s.kudo.dev/controller-version";
 /// Label on every binding kudo creates (`app.kubernetes.io/managed-by: kudo`).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "kudo";

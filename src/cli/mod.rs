@@ -25,6 +25,7 @@ mod run;
 mod sandbox;
 pub(crate) mod session;
 mod status;
+mod version;
 mod which;
 
 pub use error::{Exit, UserError, exit};
@@ -100,6 +101,11 @@ pub enum Command {
         /// admits only the node, for kubelet's probes.
         #[arg(long = "metrics-from-namespace", value_name = "NAMESPACE", value_parser = namespace_name)]
         metrics_from_namespaces: Vec<String>,
+        /// Write the Helm chart (deploy/helm/kudo) into DIR instead: the same
+        /// objects, with the defaults as its values (for the project's own
+        /// regeneration; tests/helm.rs checks the committed one).
+        #[arg(long, hide = true, value_name = "DIR")]
+        helm_chart: Option<std::path::PathBuf>,
     },
     /// Check the installation on the current cluster: each check with ✓ or ✗, and the fix for each ✗.
     ///
@@ -108,6 +114,11 @@ pub enum Command {
     /// policies, plugin/controller version. Exits 1 when any check fails.
     /// Run it as a cluster admin: it reads kudo's objects across the cluster.
     Doctor(doctor::DoctorArgs),
+    /// This plugin's version and, on a cluster, the controller's and the CRDs' versions.
+    ///
+    /// Warns (stderr) when they differ. Exits 0 whenever it printed the
+    /// plugin's version, also when no cluster could be reached (it says so).
+    Version(version::VersionArgs),
     /// A cluster with kudo in one process, to try it: users admin, alice (squad-a) and bob (squad-b),
     /// example policies, and the commands to paste; runs until Ctrl-C.
     ///
@@ -161,7 +172,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             image,
             audit_webhook_secret,
             metrics_from_namespaces,
+            helm_chart,
         } => {
+            if let Some(dir) = helm_chart {
+                return write_chart(&dir);
+            }
             let mut opts = manifests::Options {
                 namespace: controller_namespace,
                 service_account: controller_service_account,
@@ -176,6 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
         }
         Command::Reap(args) => return reap::run(&cli.kube, args).await,
+        Command::Version(args) => return Ok(version::run(&cli.kube, args).await?),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kubectl-kudo", &mut stdout());
         }
@@ -196,6 +212,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         user => {
             user_command(&cli.kube, user).await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes every file of the Helm chart under `dir`.
+fn write_chart(dir: &std::path::Path) -> anyhow::Result<()> {
+    for (path, text) in manifests::helm::chart().context("rendering the Helm chart")? {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -226,6 +254,7 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         | Command::Run(_)
         | Command::Manifests { .. }
         | Command::Reap(_)
+        | Command::Version(_)
         | Command::Completion { .. }
         | Command::Complete { .. } => Ok(()),
     };

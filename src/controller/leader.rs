@@ -123,7 +123,11 @@ impl LeaderElector {
         let seconds = i32::try_from(self.duration.as_secs()).unwrap_or(i32::MAX);
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(self.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    annotations: Some(version_annotation()),
+                    ..Default::default()
+                },
                 spec: Some(LeaseSpec {
                     holder_identity: Some(self.identity.clone()),
                     lease_duration_seconds: Some(seconds),
@@ -157,6 +161,8 @@ impl LeaderElector {
         }
         spec.renew_time = Some(now);
         spec.lease_duration_seconds = Some(seconds);
+        // The holder says which kudo it is (`kubectl kudo version`, `doctor`).
+        lease.metadata.annotations.get_or_insert_default().extend(version_annotation());
         match self.api.replace(&self.name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
@@ -177,6 +183,11 @@ impl LeaderElector {
             tracing::warn!(error = %e, "could not release the leader lease");
         }
     }
+}
+
+/// The annotation the holder writes with its own version.
+fn version_annotation() -> std::collections::BTreeMap<String, String> {
+    [(crate::api::CONTROLLER_VERSION_ANNOTATION.to_string(), env!("CARGO_PKG_VERSION").to_string())].into()
 }
 
 /// Tries for the Lease until this replica holds it. While the Lease goes

@@ -125,7 +125,12 @@ pub fn checks(o: &Observed) -> Vec<Check> {
         bound("kudo-user", &o.cluster_role_bindings, &o.role_bindings),
         bound("kudo-reviewer", &o.cluster_role_bindings, &o.role_bindings),
         dangerous(&o.policies),
-        version(&o.plugin_version, &o.namespace, o.controller.as_ref().map(Option::as_ref).map_err(String::as_str)),
+        version(
+            &o.plugin_version,
+            &o.namespace,
+            o.lease.as_ref().ok().and_then(Option::as_ref),
+            o.controller.as_ref().map(Option::as_ref).map_err(String::as_str),
+        ),
     ]
 }
 
@@ -423,41 +428,40 @@ pub fn dangerous(policies: &Read<Vec<EscalationPolicy>>) -> Check {
     }
 }
 
-/// The plugin and the installed controller are the same version.
-pub fn version(plugin: &str, namespace: &str, controller: Result<Option<&Deployment>, &str>) -> Check {
+/// The plugin and the installed controller are the same version: the
+/// running leader's (its Lease's annotation), else the Deployment's label.
+pub fn version(
+    plugin: &str,
+    namespace: &str,
+    lease: Option<&Lease>,
+    controller: Result<Option<&Deployment>, &str>,
+) -> Check {
     const ID: &str = "version";
     const TITLE: &str = "plugin/controller version";
-    let plugin = plugin.trim_start_matches('v');
+    let plugin = super::version::normalize(plugin);
     let deployment = match controller {
         Ok(d) => d,
         Err(e) => {
             return Check::unknown(ID, TITLE, format!("could not read Deployment {namespace}/kudo-controller: {e}"));
         }
     };
-    let Some(deployment) = deployment else {
+    let Some(installed) = super::version::controller_version(namespace, lease, deployment) else {
         return Check::unknown(
             ID,
             TITLE,
-            format!("no Deployment {namespace}/kudo-controller to compare with (plugin v{plugin})"),
+            format!(
+                "neither Lease {namespace}/{LEASE_NAME} nor Deployment {namespace}/kudo-controller names the controller's version (plugin v{plugin})"
+            ),
         );
     };
-    let labels = deployment.metadata.labels.as_ref();
-    let Some(installed) = labels.and_then(|l| l.get(VERSION_LABEL)).map(|v| v.trim_start_matches('v')) else {
-        return Check::unknown(
+    match super::version::skew(plugin, &installed.version) {
+        None => Check::pass(ID, TITLE, format!("plugin and controller are both v{plugin}")),
+        Some(skew) => Check::fail(
             ID,
             TITLE,
-            format!("Deployment {namespace}/kudo-controller has no {VERSION_LABEL} label (plugin v{plugin})"),
-        );
-    };
-    if installed == plugin {
-        Check::pass(ID, TITLE, format!("plugin and controller are both v{plugin}"))
-    } else {
-        Check::fail(
-            ID,
-            TITLE,
-            format!("plugin v{plugin}, controller v{installed}"),
-            format!("use plugin v{installed}, or upgrade the install with this plugin: {REAPPLY}"),
-        )
+            skew,
+            format!("use plugin v{}, or upgrade the install with this plugin: {REAPPLY}", installed.version),
+        ),
     }
 }
 
@@ -689,15 +693,20 @@ mod tests {
             from(json!({"metadata": {"name": "kudo-controller", "labels": labels}}))
         };
         let same = deployment(Some("0.1.0"));
-        assert_eq!(version("0.1.0", "kudo-system", Ok(Some(&same))).status, Status::Pass);
+        assert_eq!(version("0.1.0", "kudo-system", None, Ok(Some(&same))).status, Status::Pass);
         let v_same = deployment(Some("v0.1.0"));
-        assert_eq!(version("0.1.0", "kudo-system", Ok(Some(&v_same))).status, Status::Pass);
+        assert_eq!(version("0.1.0", "kudo-system", None, Ok(Some(&v_same))).status, Status::Pass);
         let newer = deployment(Some("0.2.0"));
-        let check = version("0.1.0", "kudo-system", Ok(Some(&newer)));
+        let check = version("0.1.0", "kudo-system", None, Ok(Some(&newer)));
         assert_eq!((check.status, check.detail.as_str()), (Status::Fail, "plugin v0.1.0, controller v0.2.0"));
+        // The running leader's version wins over the label.
+        let lease: Lease = from(json!({"metadata": {"name": LEASE_NAME,
+            "annotations": {crate::api::CONTROLLER_VERSION_ANNOTATION: "0.3.0"}}}));
+        let check = version("0.1.0", "kudo-system", Some(&lease), Ok(Some(&same)));
+        assert_eq!((check.status, check.detail.as_str()), (Status::Fail, "plugin v0.1.0, controller v0.3.0"));
         let unlabelled = deployment(None);
-        assert_eq!(version("0.1.0", "kudo-system", Ok(Some(&unlabelled))).status, Status::Unknown);
-        assert_eq!(version("0.1.0", "kudo-system", Ok(None)).status, Status::Unknown);
-        assert!(healthy(&[version("0.1.0", "kudo-system", Ok(None))]), "unknown is not a failure");
+        assert_eq!(version("0.1.0", "kudo-system", None, Ok(Some(&unlabelled))).status, Status::Unknown);
+        assert_eq!(version("0.1.0", "kudo-system", None, Ok(None)).status, Status::Unknown);
+        assert!(healthy(&[version("0.1.0", "kudo-system", None, Ok(None))]), "unknown is not a failure");
     }
 }

@@ -17,6 +17,7 @@ pub mod rbac;
 pub mod retention;
 pub mod review;
 mod state;
+pub mod version;
 pub mod window;
 pub mod writes;
 

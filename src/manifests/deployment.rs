@@ -36,7 +36,7 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
             "apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": super::rbac::REAPER, "namespace": opts.namespace, "labels": reaper_labels},
             "spec": {
-                "schedule": "* * * * *",
+                "schedule": opts.reaper_schedule,
                 "concurrencyPolicy": "Forbid",
                 "startingDeadlineSeconds": 60,
                 "successfulJobsHistoryLimit": 1,
@@ -55,11 +55,9 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                             "containers": [{
                                 "name": "reaper",
                                 "image": opts.image,
+                                "imagePullPolicy": opts.image_pull_policy,
                                 "args": ["reap", format!("--budget={}s", REAP_BUDGET.as_secs())],
-                                "resources": {
-                                    "requests": {"cpu": "10m", "memory": "16Mi"},
-                                    "limits": {"memory": "64Mi"},
-                                },
+                                "resources": opts.reaper_resources,
                                 "securityContext": container_security,
                             }],
                         },
@@ -75,7 +73,7 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                 "apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": "kudo-controller", "namespace": opts.namespace, "labels": pod_labels},
                 "spec": {
-                    "replicas": 2,
+                    "replicas": opts.replicas,
                     "selector": {"matchLabels": selector},
                     "template": {
                         "metadata": {"labels": pod_labels},
@@ -85,6 +83,7 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                             "containers": [{
                                 "name": "controller",
                                 "image": opts.image,
+                                "imagePullPolicy": opts.image_pull_policy,
                                 "args": ["controller", "--log-format=json"],
                                 "env": [
                                     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

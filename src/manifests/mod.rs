@@ -5,6 +5,7 @@ pub mod admission;
 pub mod apply;
 mod deployment;
 mod flowcontrol;
+pub mod helm;
 mod network;
 pub mod rbac;
 
@@ -23,6 +24,14 @@ pub struct Options {
     pub service_account: String,
     /// The controller image.
     pub image: String,
+    /// The image pull policy of the controller and the reaper.
+    pub image_pull_policy: String,
+    /// Controller replicas (one leads; the others stand by).
+    pub replicas: i32,
+    /// The reaper CronJob's schedule.
+    pub reaper_schedule: String,
+    /// The reaper container's `resources`.
+    pub reaper_resources: serde_json::Value,
     /// The Secret whose key [`AUDIT_WEBHOOK_SECRET_KEY`] is the audit webhook URL.
     pub audit_webhook_secret: String,
     /// Namespaces whose pods may reach the controller's port (`/metrics`);
@@ -31,6 +40,8 @@ pub struct Options {
 }
 
 pub const DEFAULT_AUDIT_WEBHOOK_SECRET: &str = "kudo-audit-webhook";
+/// Where the controller image is published; the tag is `v` + the crate version.
+pub const IMAGE_REPOSITORY: &str = "ghcr.io/kudo-dev/kudo";
 /// The key of that Secret holding the URL.
 pub const AUDIT_WEBHOOK_SECRET_KEY: &str = "url";
 
@@ -39,7 +50,16 @@ impl Default for Options {
         Self {
             namespace: DEFAULT_NAMESPACE.into(),
             service_account: DEFAULT_SERVICE_ACCOUNT.into(),
-            image: format!("ghcr.io/kudo-dev/kudo:v{}", env!("CARGO_PKG_VERSION")),
+            image: format!("{IMAGE_REPOSITORY}:v{}", env!("CARGO_PKG_VERSION")),
+            image_pull_policy: "IfNotPresent".into(),
+            replicas: 2,
+            // Every minute: a grant outlives its expiry by at most this
+            // while the controller is down.
+            reaper_schedule: "* * * * *".into(),
+            reaper_resources: serde_json::json!({
+                "requests": {"cpu": "10m", "memory": "16Mi"},
+                "limits": {"memory": "64Mi"},
+            }),
             audit_webhook_secret: DEFAULT_AUDIT_WEBHOOK_SECRET.into(),
             metrics_from_namespaces: Vec::new(),
         }
@@ -122,9 +142,12 @@ fn typed<T: serde::de::DeserializeOwned + Serialize + 'static>(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// On every object: Kubernetes' recommended labels, with the version that
+/// rendered it (what `doctor` and `version` compare the plugin with).
 fn labels() -> serde_json::Value {
     serde_json::json!({
         "app.kubernetes.io/name": "kudo",
         "app.kubernetes.io/part-of": "kudo",
+        crate::engine::doctor::VERSION_LABEL: env!("CARGO_PKG_VERSION"),
     })
 }

@@ -173,12 +173,25 @@ impl Cluster {
     }
 
     pub async fn on(kind: BackendKind) -> Self {
+        let cluster = Self::bare(kind).await;
+        install(&cluster.client("admin").await).await;
+        cluster.prepare().await;
+        cluster
+    }
+
+    /// The users' cluster without kudo: the caller installs it (tests/helm.rs
+    /// with `helm install`), then calls [`Self::prepare`].
+    pub async fn bare(kind: BackendKind) -> Self {
         // Logs show with --nocapture; KUDO_TEST_LOG=debug for more.
         let filter = std::env::var("KUDO_TEST_LOG").unwrap_or_else(|_| "warn".into());
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(filter).try_init();
-        let cluster = Self { api: Backend::start(kind, USERS).await };
+        Self { api: Backend::start(kind, USERS).await }
+    }
+
+    /// What every test cluster has besides kudo (see [`Self::new`]).
+    pub async fn prepare(&self) {
+        let cluster = self;
         let admin = cluster.client("admin").await;
-        install(&admin).await;
         for ns in ["app", "other"] {
             let api: Api<Namespace> = Api::all(admin.clone());
             api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap())
@@ -219,7 +232,6 @@ impl Cluster {
             }),
         )
         .await;
-        cluster
     }
 
     /// Lets `user` create reviews (RBAC only: eligibility is the policy's business).
@@ -473,4 +485,21 @@ pub fn pod_reader_policy(name: &str, default_duration: &str, challenges: Value) 
             },
         },
     })
+}
+
+/// A command-line tool the tests drive (helm, krew): `$KUDO_<NAME>`, else
+/// tests/tools/bin/<name>. Missing, the test fails and says how to build it:
+/// an untested install path must not pass for a tested one.
+pub fn tool(name: &str) -> PathBuf {
+    let var = format!("KUDO_{}", name.to_uppercase());
+    let path = match std::env::var_os(&var) {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/bin").join(name),
+    };
+    assert!(
+        path.is_file(),
+        "{name} is missing at {}: build it with tests/tools/build.sh (or point {var} at one)",
+        path.display()
+    );
+    path
 }
