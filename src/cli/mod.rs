@@ -23,7 +23,7 @@ mod review;
 mod revoke;
 mod run;
 mod sandbox;
-pub(crate) mod session;
+mod session;
 mod status;
 mod version;
 mod which;
