@@ -28,6 +28,9 @@ _kubectl__kudo() {
             kubectl__kudo,controller)
                 cmd="kubectl__kudo__subcmd__controller"
                 ;;
+            kubectl__kudo,dashboard)
+                cmd="kubectl__kudo__subcmd__dashboard"
+                ;;
             kubectl__kudo,deny)
                 cmd="kubectl__kudo__subcmd__deny"
                 ;;
@@ -88,6 +91,9 @@ _kubectl__kudo() {
             kubectl__kudo__subcmd__help,controller)
                 cmd="kubectl__kudo__subcmd__help__subcmd__controller"
                 ;;
+            kubectl__kudo__subcmd__help,dashboard)
+                cmd="kubectl__kudo__subcmd__help__subcmd__dashboard"
+                ;;
             kubectl__kudo__subcmd__help,deny)
                 cmd="kubectl__kudo__subcmd__help__subcmd__deny"
                 ;;
@@ -140,7 +146,7 @@ _kubectl__kudo() {
 
     case "${cmd}" in
         kubectl__kudo)
-            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate extend approve deny list ls status revoke policies run which manifests doctor version sandbox controller reap __complete completion help"
+            opts="-n -h -V --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version escalate extend approve deny list ls status revoke policies run which dashboard manifests doctor version sandbox controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +413,60 @@ _kubectl__kudo() {
                     return 0
                     ;;
                 --retain-finished-per-requestor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__dashboard)
+            opts="-n -h -V --port --no-open --kubeconfig --context --cluster --namespace --user --as --as-group --request-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -730,7 +790,7 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help)
-            opts="escalate extend approve deny list status revoke policies run which manifests doctor version sandbox controller reap __complete completion help"
+            opts="escalate extend approve deny list status revoke policies run which dashboard manifests doctor version sandbox controller reap __complete completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,6 +846,20 @@ _kubectl__kudo() {
             return 0
             ;;
         kubectl__subcmd__kudo__subcmd__help__subcmd__controller)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kudo__subcmd__help__subcmd__dashboard)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -292,6 +292,25 @@ _arguments "${_arguments_options[@]}" : \
 '::name -- One object'\''s name (rules limited to resourceNames apply only then):_default' \
 && ret=0
 ;;
+(dashboard)
+_arguments "${_arguments_options[@]}" : \
+'--port=[Port on 127.0.0.1 to listen on; 0 picks a free one]:PORT:_default' \
+'--kubeconfig=[Path to the kubeconfig file (default\: \$KUBECONFIG, merged as kubectl does, then ~/.kube/config)]:PATH:_files' \
+'--context=[The kubeconfig context to use]:NAME:_default' \
+'--cluster=[The kubeconfig cluster to use]:NAME:_default' \
+'-n+[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--namespace=[Namespace for namespaced grants when escalating (default\: the policy'\''s defaultNamespace)]:NAMESPACE:_default' \
+'--user=[The kubeconfig user to use]:NAME:_default' \
+'--as=[Username to impersonate for the operation]:USER:_default' \
+'*--as-group=[Group to impersonate for the operation; repeat for several]:GROUP:_default' \
+'--request-timeout=[How long to wait for one API request (e.g. 10s, 1m); 0 waits forever]:DURATION:_default' \
+'--no-open[Print the URL only; do not open a browser]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+&& ret=0
+;;
 (manifests)
 _arguments "${_arguments_options[@]}" : \
 '--controller-namespace=[Namespace the controller runs in]:NAMESPACE:_default' \
@@ -517,6 +536,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(dashboard)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (manifests)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -576,6 +599,7 @@ _kubectl-kudo_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
+'dashboard:A local web UI on 127.0.0.1 acting as you (your kubeconfig identity)\: your escalations live, a request form, reviews with what each grants' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
 'version:This plugin'\''s version and, on a cluster, the controller'\''s and the CRDs'\'' versions' \
@@ -607,6 +631,11 @@ _kubectl-kudo__subcmd__completion_commands() {
 _kubectl-kudo__subcmd__controller_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo controller commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__dashboard_commands] )) ||
+_kubectl-kudo__subcmd__dashboard_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo dashboard commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__deny_commands] )) ||
 _kubectl-kudo__subcmd__deny_commands() {
@@ -641,6 +670,7 @@ _kubectl-kudo__subcmd__help_commands() {
 'policies:The policies I may use\: what they grant, where, for how long, and what they ask first' \
 'run:Escalate, run one command with the grants, and revoke when it exits\: kubectl kudo run POLICY --reason '\''…'\'' -- kubectl get secrets -n app' \
 'which:Which policies I may use would let me do this\: kubectl kudo which create pods/portforward -n app' \
+'dashboard:A local web UI on 127.0.0.1 acting as you (your kubeconfig identity)\: your escalations live, a request form, reviews with what each grants' \
 'manifests:Print the install (CRDs, RBAC, admission policies, controller) as YAML' \
 'doctor:Check the installation on the current cluster\: each check with ✓ or ✗, and the fix for each ✗' \
 'version:This plugin'\''s version and, on a cluster, the controller'\''s and the CRDs'\'' versions' \
@@ -672,6 +702,11 @@ _kubectl-kudo__subcmd__help__subcmd__completion_commands() {
 _kubectl-kudo__subcmd__help__subcmd__controller_commands() {
     local commands; commands=()
     _describe -t commands 'kubectl-kudo help controller commands' commands "$@"
+}
+(( $+functions[_kubectl-kudo__subcmd__help__subcmd__dashboard_commands] )) ||
+_kubectl-kudo__subcmd__help__subcmd__dashboard_commands() {
+    local commands; commands=()
+    _describe -t commands 'kubectl-kudo help dashboard commands' commands "$@"
 }
 (( $+functions[_kubectl-kudo__subcmd__help__subcmd__deny_commands] )) ||
 _kubectl-kudo__subcmd__help__subcmd__deny_commands() {

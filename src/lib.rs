@@ -7,7 +7,7 @@
 //! (what people do with kudo: request, review, revoke, list, status, which,
 //! policies, wait; shared by every front end), `cli` (the
 //! `kubectl kudo` front end), `sandbox` (kudo on an API server in one
-//! process, to try it).
+//! process, to try it), `web` (the `kubectl kudo dashboard` front end).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -22,3 +22,4 @@ pub mod notify;
 pub mod operations;
 pub mod printable;
 pub mod sandbox;
+pub mod web;

@@ -194,6 +194,10 @@ fn paste_the_guide(real: bool) {
             continue;
         }
         pasted += 1;
+        if line.ends_with(" dashboard") {
+            dashboard_answers(line, &path);
+            continue;
+        }
         let out = Command::new("sh").args(["-c", line]).env("PATH", &path).env_remove("KUBECONFIG").output().unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         if comment.contains("(says no)") {
@@ -205,7 +209,7 @@ fn paste_the_guide(real: bool) {
         }
         eprintln!("pasted: {line}\n{stdout}{stderr}");
     }
-    assert_eq!(pasted, 10, "{text}");
+    assert_eq!(pasted, 12, "{text}");
     assert!(text.contains("kubectl kudo --context alice escalate read-pods"), "{text}");
 
     let status = interrupt(&mut sandbox.0);
@@ -214,4 +218,36 @@ fn paste_the_guide(real: bool) {
         !kubeconfig.exists() && !kubeconfig.parent().unwrap().exists(),
         "Ctrl-C removes the kubeconfig, and the directory made for it"
     );
+}
+
+/// A pasted `kubectl kudo dashboard` (with --no-open: no browser here)
+/// prints its URL, which logs in: then it is stopped, with kubectl.
+fn dashboard_answers(line: &str, path: &str) {
+    use std::io::{Read, Write};
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("{line} --no-open")])
+        .env("PATH", path)
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    output.read_line(&mut first).unwrap();
+    let user = line.split("--context ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap();
+    assert!(first.starts_with(&format!("kudo dashboard for {user} at http://127.0.0.1:")), "{line}: {first}");
+    let url = first.split_whitespace().last().unwrap().trim_start_matches("http://");
+    let (host, path_and_query) = url.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(stream, "GET /{path_and_query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{line}: {answer}");
+    assert!(answer.to_ascii_lowercase().contains("set-cookie: kudo-dashboard-"), "{answer}");
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::killpg(group, nix::sys::signal::SIGTERM);
+    let _ = child.wait();
+    eprintln!("pasted: {line}\n{first}");
 }

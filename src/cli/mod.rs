@@ -9,11 +9,12 @@ use crate::{api, manifests};
 
 mod complete;
 mod controller;
+pub(crate) mod dashboard;
 mod doctor;
 mod error;
 mod escalate;
 mod extend;
-mod format;
+pub(crate) mod format;
 pub mod kubeconfig;
 mod list;
 mod policies;
@@ -78,6 +79,12 @@ pub enum Command {
     ///
     /// Arguments as for kubectl auth can-i. Exit 0 when at least one does, 1 when none.
     Which(which::WhichArgs),
+    /// A local web UI on 127.0.0.1 acting as you (your kubeconfig identity):
+    /// your escalations live, a request form, reviews with what each grants.
+    ///
+    /// Prints a URL with a one-run token and opens it in a browser (not with
+    /// --no-open); the token is traded for a cookie. Runs until Ctrl-C.
+    Dashboard(dashboard::DashboardArgs),
     /// Print the install (CRDs, RBAC, admission policies, controller) as YAML.
     ///
     /// Apply with: kubectl kudo manifests | kubectl apply -f -
@@ -243,6 +250,13 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
         Command::Policies(args) => policies::policies(&session, args).await,
         Command::Which(args) => which::which(&session, args, kube.namespace.clone()).await,
         Command::Doctor(args) => doctor::doctor(&session, args).await,
+        Command::Dashboard(args) => {
+            let client = session.client.clone();
+            return match dashboard::run(session, args).await {
+                Err(e) => Err(error::not_installed_if_unserved(&client, e).await),
+                ok => ok,
+            };
+        }
         Command::Controller(_)
         | Command::Sandbox(_)
         | Command::Run(_)

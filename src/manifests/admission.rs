@@ -196,10 +196,17 @@ pub fn policies(opts: &Options) -> Vec<(Value, Value)> {
         )
     };
     let none = |field: &str| format!("(!has(object.metadata.{field}) || size(object.metadata.{field}) == 0)");
+    // kudo's own reclaim finalizer is the one an escalation's CREATE may
+    // carry: the CLI sets it so that the controller needs no write before
+    // it can grant, and it only keeps the escalation until its grants are
+    // reclaimed. Not on reviews: nothing would ever remove it there.
+    let only_reclaim = format!(
+        "(!has(object.metadata.finalizers) || size(object.metadata.finalizers) == 0 || (request.resource.resource == 'escalations' && object.metadata.finalizers.all(f, f == '{}')))",
+        crate::api::FINALIZER
+    );
     let create_clean = format!(
-        "{} && {} && (!has(object.metadata.labels) || !object.metadata.labels.exists(k, k.startsWith('{GROUP}/') || k == 'app.kubernetes.io/managed-by'))",
+        "{} && {only_reclaim} && (!has(object.metadata.labels) || !object.metadata.labels.exists(k, k.startsWith('{GROUP}/') || k == 'app.kubernetes.io/managed-by'))",
         none("ownerReferences"),
-        none("finalizers"),
     );
     let update_same = format!(
         "{} && {} && {} && {}",

@@ -26,8 +26,11 @@ pub async fn usable<'a>(
     session: &Session,
     policies: &'a [EscalationPolicy],
 ) -> Result<Vec<&'a EscalationPolicy>, Error> {
-    let answers: Vec<bool> =
-        stream::iter(policies.iter().map(|p| admitted(session, p))).buffered(16).try_collect().await?;
+    // Boxed so that the future stays Send for any lifetime: the dashboard's
+    // handlers run it on axum's multi-threaded executor.
+    type Check<'s> = std::pin::Pin<Box<dyn Future<Output = Result<bool, Error>> + Send + 's>>;
+    let checks: Vec<Check<'_>> = policies.iter().map(|p| Box::pin(admitted(session, p)) as Check<'_>).collect();
+    let answers: Vec<bool> = stream::iter(checks).buffered(16).try_collect().await?;
     Ok(policies.iter().zip(answers).filter(|(_, ok)| *ok).map(|(p, _)| p).collect())
 }
 

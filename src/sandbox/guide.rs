@@ -140,6 +140,21 @@ pub fn steps() -> Vec<Step> {
     ]
 }
 
+/// `kubectl kudo dashboard` as alice and as bob: the same story, clicked.
+/// Not among [`steps`]: they run until Ctrl-C.
+pub fn dashboards() -> Vec<Step> {
+    vec![
+        Step {
+            comment: "alice's: her escalations, live, and a request form built from her policies:",
+            command: Command::kudo("alice", &["dashboard"]),
+        },
+        Step {
+            comment: "bob's: what waits for his review, with what each would grant, and Approve/Deny:",
+            command: Command::kudo("bob", &["dashboard"]),
+        },
+    ]
+}
+
 /// The whole guide: where the sandbox is, who is in it, what to paste.
 pub fn render(kubeconfig: &Path, apiserver: &str, url: &str, started_in: std::time::Duration) -> String {
     let mut out = format!(
@@ -153,6 +168,10 @@ pub fn render(kubeconfig: &Path, apiserver: &str, url: &str, started_in: std::ti
         kubeconfig.display()
     );
     for step in steps() {
+        out += &format!("  # {}\n  {}\n", step.comment, step.command.shell(kubeconfig));
+    }
+    out += "\nOr in a browser, one dashboard per user (each runs until Ctrl-C; --no-open prints its URL only):\n\n";
+    for step in dashboards() {
         out += &format!("  # {}\n  {}\n", step.comment, step.command.shell(kubeconfig));
     }
     out += &format!("\nCtrl-C stops the sandbox and removes {}.\n", kubeconfig.display());

@@ -2,6 +2,8 @@
 //! in-process as its ServiceAccount, for end-to-end tests.
 #![allow(dead_code)]
 
+pub mod dashboard;
+
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
