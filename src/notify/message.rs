@@ -199,6 +199,7 @@ mod tests {
                 break_glass: false,
                 revoked: false,
                 revoked_by: String::new(),
+                extends: String::new(),
             },
         );
         e.metadata.uid = Some("uid-1".into());
