@@ -27,9 +27,13 @@ fn chart() -> PathBuf {
 }
 
 fn helm(args: &[&str]) -> Output {
+    // Helm's own state out of the user's home: no repositories or plugins of theirs.
+    let home = std::env::temp_dir().join("kudo-tests-helm");
     Command::new(support::tool("helm"))
         .args(args)
-        .env("HELM_CACHE_HOME", std::env::temp_dir().join("kudo-helm-cache"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
         .output()
         .unwrap()
 }

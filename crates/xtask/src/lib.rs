@@ -183,3 +183,46 @@ pub fn krew_manifest(
         if unbuilt.is_empty() { "none".into() } else { unbuilt.join(", ") },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"apiVersion: krew.googlecontainertools.github.com/v1alpha2
+kind: Plugin
+metadata: {name: kudo}
+spec:
+  version: v0.0.0
+  platforms:
+    - selector: {matchLabels: {os: linux, arch: amd64}}
+      uri: https://example.com/a
+      bin: kubectl-kudo
+    - selector: {matchLabels: {os: darwin, arch: arm64}}
+      uri: https://example.com/b
+      bin: kubectl-kudo
+"#;
+
+    #[test]
+    fn only_the_built_platform_is_listed_with_its_checksum() {
+        let linux = Platform { os: "linux", arch: "amd64" };
+        let text = krew_manifest(TEMPLATE, "1.2.3", &linux, "file:///x.tar.gz", "ab12").unwrap();
+        assert!(text.contains("Not built here, so not listed: darwin/arm64."), "{text}");
+        let plugin: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(plugin["spec"]["version"], "v1.2.3");
+        let platforms = plugin["spec"]["platforms"].as_array().unwrap();
+        assert_eq!(platforms.len(), 1);
+        assert_eq!(
+            (platforms[0]["uri"].as_str(), platforms[0]["sha256"].as_str()),
+            (Some("file:///x.tar.gz"), Some("ab12"))
+        );
+    }
+
+    #[test]
+    fn a_host_plugin_yaml_does_not_know_is_refused() {
+        let other = Platform { os: "windows", arch: "arm64" };
+        assert!(matches!(krew_manifest(TEMPLATE, "1.2.3", &other, "u", "s"), Err(ReleaseError::UnknownPlatform(_))));
+        let twice = TEMPLATE.replace("os: darwin, arch: arm64", "os: linux, arch: amd64");
+        let linux = Platform { os: "linux", arch: "amd64" };
+        assert!(matches!(krew_manifest(&twice, "1.2.3", &linux, "u", "s"), Err(ReleaseError::Manifest(_))));
+    }
+}
