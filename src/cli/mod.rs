@@ -18,6 +18,7 @@ mod list;
 mod policies;
 mod reap;
 mod redacting;
+mod report;
 mod review;
 mod revoke;
 mod run;

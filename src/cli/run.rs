@@ -16,6 +16,7 @@ use super::{
     error::{UserError, exit},
     escalate::{self, RequestArgs},
     kubeconfig::KubeFlags,
+    report,
     session::Session,
 };
 use crate::operations::{
@@ -63,7 +64,7 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     eprintln!("escalation/{name} created");
     let timeout = request::parse_duration(&args.request.timeout, "--timeout")?;
     let decided = tokio::select! {
-        decided = escalate::wait(session, &name, timeout) => decided,
+        decided = report::wait(session, &name, timeout) => decided,
         s = first_signal(&mut signals) => {
             end(session, &name).await;
             return Ok(128 + s as u8);
@@ -79,7 +80,7 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             return Err(e.into());
         }
     };
-    escalate::report(&decided, &mut std::io::stderr())?;
+    report::granted(&decided, &mut std::io::stderr())?;
 
     let mut command = tokio::process::Command::new(program);
     command.args(rest).env("KUDO_ESCALATION", &name).stdin(Stdio::inherit());
