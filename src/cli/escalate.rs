@@ -1,6 +1,6 @@
 //! `kubectl kudo escalate POLICY --reason R`: the flags (and, on a
 //! terminal, prompts for what they leave out) to `operations::request`,
-//! then a spinner while `operations::wait` waits, then what was granted.
+//! then `operations::wait` behind a spinner, then what was granted.
 
 use std::{io::IsTerminal, time::Duration};
 
@@ -8,11 +8,8 @@ use clap::Args;
 use jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::{error::UserError, format, session::Session};
-use crate::{
-    api::Escalation,
-    operations::{Error, policies, request, wait},
-};
+use super::{error::UserError, format, report, session::Session};
+use crate::operations::{Error, policies, request, wait};
 
 /// What `escalate` and `run` both ask for.
 #[derive(Clone, Debug, Args)]
@@ -68,24 +65,16 @@ pub async fn run(session: &Session, args: EscalateArgs, namespace: Option<String
         return Ok(());
     }
     eprintln!("escalation/{name} created");
-    let decided = wait(session, &name, request::parse_duration(&args.request.timeout, "--timeout")?).await?;
-    report(&decided, &mut std::io::stdout())
+    let decided = report::wait(session, &name, request::parse_duration(&args.request.timeout, "--timeout")?).await?;
+    report::granted(&decided, &mut std::io::stdout())
 }
 
 /// What the controller made of a request at first (what it waits for, a
 /// denial), so that a reviewer finds it PENDING; after 10 s, that it has not.
 pub async fn taken_up(session: &Session, name: &str) -> Result<(), UserError> {
     let follow = format!("follow it with: kubectl kudo status {name}");
-    let Some(esc) = wait::taken_up(session, name, Duration::from_secs(10)).await? else {
-        println!("escalation/{name} created; the controller has not taken it up yet; {follow}");
-        return Ok(());
-    };
-    let Some(status) = esc.status.as_ref().filter(|s| !s.state.is_final()) else {
-        return report(&esc, &mut std::io::stdout());
-    };
-    let details = crate::printable::printable(&status.state_details);
-    println!("escalation/{name} {}: {details}\n{follow}", status.state.as_str());
-    Ok(())
+    let first = wait::taken_up(session, name, Duration::from_secs(10)).await?;
+    report::taken_up(name, first.as_ref(), &follow)
 }
 
 /// The request from the flags, asking on a terminal for a missing policy
@@ -106,13 +95,13 @@ pub async fn create(
     };
     let policy = match policy {
         Some(p) => p,
-        None if interactive => pick(session).await?,
+        None if interactive => super::policies::pick(session).await?,
         None => return Err(Error::NoPolicy.into()),
     };
     let policy = policies::get(session, &policy).await?;
     let reason = match args.reason.clone().filter(|r| !r.trim().is_empty()) {
         Some(r) => r,
-        None if interactive => prompt("Why do you need it?")?,
+        None if interactive => format::ask("Why do you need it?", "reading the reason")?,
         None => return Err(Error::NoReason { policy: policy.name_any() }.into()),
     };
     request::parse_duration(&args.timeout, "--timeout")?;
@@ -120,48 +109,4 @@ pub async fn create(
     let (policy_name, break_glass) = (policy.name_any(), args.break_glass);
     let req = request::Request { policy: policy_name, reason, namespace, duration, start_at, break_glass };
     Ok(request::create_for(session, &policy, &req).await?.name_any())
-}
-
-async fn pick(session: &Session) -> Result<String, UserError> {
-    let usable = policies::usable_names(session).await?;
-    if usable.is_empty() {
-        return Err(Error::NoUsablePolicy.into());
-    }
-    Ok(usable[format::choose("Which policy?", &usable)?].clone())
-}
-
-fn prompt(question: &str) -> Result<String, UserError> {
-    let answer = dialoguer::Input::<String>::new().with_prompt(question).interact_text();
-    answer.map_err(|e| UserError::new(format!("reading the reason: {e}")))
-}
-
-/// Waits for ACCEPTED with every grant created, or for a final state, with
-/// a spinner (on a terminal) saying what it waits for.
-pub async fn wait(session: &Session, name: &str, timeout: Duration) -> Result<Escalation, Error> {
-    let spinner = format::spinner("waiting for the controller");
-    let seen = |e: &Escalation| {
-        if let Some(s) = &e.status {
-            spinner.set_message(format!("{}: {}", s.state.as_str(), s.state_details));
-        }
-    };
-    let decided = wait::decision(session, name, timeout, seen).await;
-    spinner.finish_and_clear();
-    decided
-}
-
-/// Says what was granted (to `out`), or fails with the reason it was not.
-pub fn report(esc: &Escalation, out: &mut impl std::io::Write) -> Result<(), UserError> {
-    let esc = wait::accepted(esc.clone())?;
-    let Some(status) = &esc.status else { return Ok(()) };
-    let name = esc.name_any();
-    let until = status.expires_at.as_ref().map(|t| t.0);
-    let mut text = format!("escalation/{name} ACCEPTED until {}\n", format::until(until, Timestamp::now()));
-    for r in &status.grant_refs {
-        text +=
-            &format!("  granted {:?} {} {}\n", r.role_ref.kind, r.role_ref.name, format::place(&r.reference.namespace));
-    }
-    text += &format!("revoke early with: kubectl kudo revoke {name}\n");
-    // A closed stdout (`| head`) loses the report, not the escalation.
-    let _ = out.write_all(text.as_bytes());
-    Ok(())
 }

@@ -4,7 +4,7 @@
 use clap::Args;
 use kube::ResourceExt;
 
-use super::{error::UserError, escalate, session::Session};
+use super::{error::UserError, escalate, report, session::Session};
 use crate::operations::{extend, request};
 
 #[derive(Clone, Debug, Args)]
@@ -35,6 +35,6 @@ pub async fn run(session: &Session, args: ExtendArgs) -> Result<(), UserError> {
         return escalate::taken_up(session, &name).await;
     }
     eprintln!("escalation/{name} created, extending {}", args.name);
-    let decided = escalate::wait(session, &name, timeout).await?;
-    escalate::report(&decided, &mut std::io::stdout())
+    let decided = report::wait(session, &name, timeout).await?;
+    report::granted(&decided, &mut std::io::stdout())
 }

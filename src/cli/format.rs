@@ -66,6 +66,12 @@ pub fn choose<T: std::fmt::Display>(prompt: &str, items: &[T]) -> Result<usize, 
         .map_err(|e| crate::cli::UserError::new(format!("choosing a policy: {e}")))
 }
 
+/// Asks for a line of text on the terminal; `doing` names it in the error.
+pub fn ask(question: &str, doing: &str) -> Result<String, crate::cli::UserError> {
+    let answer = dialoguer::Input::<String>::new().with_prompt(question).interact_text();
+    answer.map_err(|e| crate::cli::UserError::new(format!("{doing}: {e}")))
+}
+
 /// A spinner on stderr when it is a terminal, hidden otherwise.
 pub fn spinner(message: &'static str) -> indicatif::ProgressBar {
     let spinner = indicatif::ProgressBar::new_spinner();

@@ -20,6 +20,7 @@ mod list;
 mod policies;
 mod reap;
 mod redacting;
+mod report;
 mod review;
 mod revoke;
 mod run;
@@ -274,22 +275,14 @@ async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<
 
 /// A Kubernetes object name (DNS subdomain), checked before it reaches a manifest.
 fn object_name(name: &str) -> Result<String, String> {
-    if crate::api::valid_name(name) {
-        Ok(name.to_string())
-    } else {
-        Err("must be a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253".into())
-    }
+    crate::operations::object_name("name", name).map(String::from).map_err(|_| {
+        "must be a Kubernetes object name: lowercase letters, digits, '-' and '.', at most 253".to_string()
+    })
 }
 
 /// A namespace name (DNS label).
 fn namespace_name(name: &str) -> Result<String, String> {
-    let label = name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if label {
-        Ok(name.to_string())
-    } else {
-        Err("must be a namespace name: lowercase letters, digits and '-', at most 63".into())
-    }
+    crate::operations::namespace_name("namespace", name)
+        .map(String::from)
+        .map_err(|_| "must be a namespace name: lowercase letters, digits and '-', at most 63".to_string())
 }

@@ -44,3 +44,12 @@ pub async fn policies(session: &Session, args: PoliciesArgs) -> Result<(), UserE
     println!("{}", format::render(&mut table));
     Ok(())
 }
+
+/// Asks on the terminal which of my policies to use.
+pub async fn pick(session: &Session) -> Result<String, UserError> {
+    let usable = policies::usable_names(session).await?;
+    if usable.is_empty() {
+        return Err(crate::operations::Error::NoUsablePolicy.into());
+    }
+    Ok(usable[format::choose("Which policy?", &usable)?].clone())
+}

@@ -7,9 +7,9 @@ use clap::Args;
 use jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::{error::UserError, format, session::Session};
+use super::{error::UserError, report, session::Session};
 use crate::{
-    api::{Escalation, EscalationState, ReviewDecision},
+    api::ReviewDecision,
     operations::{review, wait},
 };
 
@@ -37,7 +37,7 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
     let message = args.message.clone().unwrap_or_default();
     let prepared = review::prepare(session, &args.name, decision, &message).await?;
     let (esc, name, verb) = (&prepared.escalation, prepared.name(), review::verb(decision));
-    println!("{}", summary(esc));
+    println!("{}", report::asks(esc));
     match esc.status.as_ref().and_then(|s| s.grant_preview.as_ref()) {
         Some(preview) => {
             println!("  it would grant:");
@@ -67,51 +67,7 @@ pub async fn run(session: &Session, args: ReviewArgs, decision: ReviewDecision) 
     if args.wait {
         let reviewer = &session.me.username;
         let acted = wait::review_acted(session, &name, reviewer, prepared.after_review, WAIT).await?;
-        println!("{}", outcome(&acted, Timestamp::now()));
+        println!("{}", report::decided(&acted, Timestamp::now()));
     }
     Ok(())
-}
-
-/// What the controller decided, in one or a few lines.
-fn outcome(esc: &Escalation, now: Timestamp) -> String {
-    let name = esc.name_any();
-    let Some(status) = &esc.status else { return format!("escalation/{name} has no status yet") };
-    match status.state {
-        EscalationState::Accepted => {
-            let until = status.expires_at.as_ref().map(|t| t.0);
-            let mut text = format!("escalation/{name} ACCEPTED until {}", format::until(until, now));
-            for r in &status.grant_refs {
-                text += &format!(
-                    "\n  granted {:?} {} {} to {}",
-                    r.role_ref.kind,
-                    r.role_ref.name,
-                    format::place(&r.reference.namespace),
-                    crate::printable::printable(&esc.spec.requestor)
-                );
-            }
-            text
-        }
-        state => {
-            format!("escalation/{name} {}: {}", state.as_str(), crate::printable::printable(&status.state_details))
-        }
-    }
-}
-
-/// Who asks for what, why, and for how long.
-pub fn summary(esc: &Escalation) -> String {
-    let spec = &esc.spec;
-    let clean = |s: &str| crate::printable::printable(s).into_owned();
-    let created =
-        esc.metadata.creation_timestamp.as_ref().map(|t| format::age(t.0, Timestamp::now())).unwrap_or_default();
-    format!(
-        "{} asks for policy {}{}{}, {created} ago\n  reason: {}",
-        clean(&spec.requestor),
-        clean(&spec.policy_name),
-        spec.namespace.as_ref().map(|n| format!(" in namespace {}", clean(n))).unwrap_or_default(),
-        spec.duration
-            .as_ref()
-            .map(|d| format!(" for {}", clean(&d.to_string())))
-            .unwrap_or_else(|| " for the policy's default duration".into()),
-        clean(&spec.reason)
-    )
 }

@@ -19,6 +19,7 @@ use super::{
     error::{UserError, exit},
     escalate::{self, RequestArgs},
     kubeconfig::KubeFlags,
+    report,
     session::Session,
 };
 use crate::{
@@ -75,7 +76,7 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
     eprintln!("escalation/{name} created");
     let timeout = request::parse_duration(&args.request.timeout, "--timeout")?;
     let decided = tokio::select! {
-        decided = escalate::wait(session, &name, timeout) => decided,
+        decided = report::wait(session, &name, timeout) => decided,
         s = first_signal(&mut signals) => {
             end(session, &name).await;
             return Ok(128 + s as u8);
@@ -91,7 +92,7 @@ pub async fn run(session: &Session, args: RunArgs, kube: &KubeFlags) -> Result<u
             return Err(e.into());
         }
     };
-    escalate::report(&decided, &mut std::io::stderr())?;
+    report::granted(&decided, &mut std::io::stderr())?;
 
     let mut command = tokio::process::Command::new(program);
     command.args(rest).env("KUDO_ESCALATION", &name).stdin(Stdio::inherit());
@@ -230,8 +231,8 @@ async fn extend_when_due(
     *asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(next.clone());
     // No longer than what is left: past it, the grants are gone anyway.
     let left = Duration::try_from(expires.0.duration_since(jiff::Timestamp::now())).unwrap_or_default();
-    let decided = escalate::wait(session, &next, left.max(Duration::from_secs(1))).await?;
-    escalate::report(&decided, &mut std::io::sink())?;
+    let decided = report::wait(session, &next, left.max(Duration::from_secs(1))).await?;
+    report::granted(&decided, &mut std::io::sink())?;
     Ok(decided)
 }
 

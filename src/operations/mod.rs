@@ -88,9 +88,33 @@ pub fn escalation_name(arg: &str) -> &str {
         .unwrap_or(arg)
 }
 
+/// A name that goes into an API path must be an object name: kube puts it
+/// in the URL as given, and a front end gets it from whoever typed it.
+pub fn object_name<'a>(what: &str, name: &'a str) -> Result<&'a str, Error> {
+    if crate::api::valid_name(name) {
+        return Ok(name);
+    }
+    Err(Error::invalid(format!("{what} {name:?}"), "not a Kubernetes object name").with_hint(
+        "names are lowercase letters, digits, '-' and '.', at most 253; kubectl kudo list and policies show them",
+    ))
+}
+
+/// A namespace name (DNS label), for the same reason.
+pub fn namespace_name<'a>(what: &str, name: &'a str) -> Result<&'a str, Error> {
+    let label = name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if label {
+        return Ok(name);
+    }
+    Err(Error::invalid(format!("{what} {name:?}"), "not a namespace name")
+        .with_hint("namespace names are lowercase letters, digits and '-', at most 63"))
+}
+
 /// One escalation, or [`Error::EscalationNotFound`].
 pub async fn get_escalation(session: &Session, name: &str) -> Result<Escalation, Error> {
-    let name = escalation_name(name);
+    let name = object_name("escalation", escalation_name(name))?;
     session
         .api::<Escalation>()
         .get_opt(name)
@@ -108,5 +132,21 @@ mod tests {
         assert_eq!(escalation_name("read-pods-x7k2p"), "read-pods-x7k2p");
         assert_eq!(escalation_name("escalation/read-pods-x7k2p"), "read-pods-x7k2p");
         assert_eq!(escalation_name("escalation.k8s.kudo.dev/read-pods-x7k2p"), "read-pods-x7k2p");
+    }
+
+    #[test]
+    fn names_for_api_paths_are_object_names() {
+        assert_eq!(object_name("policy", "read-pods.v2").unwrap(), "read-pods.v2");
+        let long = "a".repeat(254);
+        for hostile in ["", "../../api/v1/secrets", "a/b", "A", "x?watch=1", "x\u{1b}[2J", long.as_str()] {
+            let e = object_name("escalation", hostile).unwrap_err();
+            assert_eq!(e.kind(), Kind::Usage, "{hostile:?}");
+            assert!(e.to_string().starts_with("escalation \""), "{e}");
+            assert!(!e.to_string().contains('\u{1b}'), "escaped for a terminal: {e}");
+        }
+        assert_eq!(namespace_name("namespace", "app-1").unwrap(), "app-1");
+        for hostile in ["", "-a", "a.b", "a/b", &"a".repeat(64)] {
+            assert!(namespace_name("namespace", hostile).is_err(), "{hostile:?}");
+        }
     }
 }

@@ -60,6 +60,7 @@ pub async fn all(session: &Session) -> Result<Vec<EscalationPolicy>, Error> {
 
 /// One policy, or [`Error::PolicyNotFound`].
 pub async fn get(session: &Session, name: &str) -> Result<EscalationPolicy, Error> {
+    let name = super::object_name("policy", name)?;
     session
         .api::<EscalationPolicy>()
         .get_opt(name)

@@ -107,6 +107,7 @@ pub async fn validate(session: &Session, policy: &EscalationPolicy, spec: &Escal
 /// A grant into a namespace that does not exist would be denied; say so
 /// first. Users who may not read namespaces get the controller's answer.
 async fn namespace_exists(session: &Session, namespace: &str) -> Result<(), Error> {
+    let namespace = super::namespace_name("namespace", namespace)?;
     match session.api::<Namespace>().get_opt(namespace).await {
         Ok(None) => Err(Error::NoSuchNamespace(namespace.to_string())),
         Ok(Some(_)) | Err(_) => Ok(()),

@@ -105,6 +105,9 @@ pub async fn find(session: &Session, permission: &Permission) -> Result<Finding,
     } else {
         String::new()
     };
+    if !namespace.is_empty() {
+        super::namespace_name("namespace", &namespace)?;
+    }
     let request = Request {
         verb: permission.verb.clone(),
         group: resolved.group.clone(),
