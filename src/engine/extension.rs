@@ -140,7 +140,8 @@ fn key(e: &Escalation) -> (Option<Timestamp>, Option<&str>) {
 }
 
 /// The requestor's other open extensions of what `this` extends that take
-/// precedence: PENDING or ACCEPTED ones (whatever their age: that one is
+/// precedence: ACCEPTED ones (revoked or not: until it is final, it holds
+/// its grants), PENDING ones not revoked (whatever their age: that one is
 /// ahead), and ones not yet evaluated that were created first. Of two
 /// extensions created at once, at most one proceeds.
 pub fn rivals<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a Escalation>) -> Vec<String> {
@@ -155,7 +156,10 @@ pub fn rivals<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a Escalatio
                 && e.spec.requestor == this.spec.requestor
                 && e.spec.policy_name == this.spec.policy_name
                 && match e.state() {
-                    Some(EscalationState::Pending | EscalationState::Accepted) => !e.spec.revoked,
+                    // Revoked, it still holds its grants until its own
+                    // reconcile ends it: still ahead of this one.
+                    Some(EscalationState::Accepted) => true,
+                    Some(EscalationState::Pending) => !e.spec.revoked,
                     Some(EscalationState::Denied | EscalationState::Expired) => false,
                     None => !e.spec.revoked && key(e) < key(this),
                 }
