@@ -132,7 +132,12 @@ fn main() {
         }
     }
     print_table(&runs);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/kudo-bench.json");
+    // Cargo's target directory (CARGO_TARGET_DIR when set), where the bench binary runs from.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let _ = std::fs::create_dir_all(&target);
+    let path = target.join("kudo-bench.json");
     if let Ok(previous) = std::fs::read_to_string(&path) {
         print_difference(&previous, &runs);
     }
