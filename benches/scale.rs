@@ -20,11 +20,13 @@
 //! - `spread`: N_SPREAD created as fast as the API allows, expiring as
 //!   spread as they were created; RSS with all of them active, `kubectl kudo
 //!   list --all`, revocation lag, CPU per lifecycle.
+//! - `growth`: `spread` at N_GROWTH (100), so that the cost per lifecycle
+//!   at 100 and at N_SPREAD gives the slope.
 //! - `flood`: dave creates N_FLOOD escalations naming no policy while alice
 //!   escalates: RSS, alice's latency, what the cap keeps.
 //!
 //! Environment: `KUDO_BENCH_BACKENDS=real,fake`, `KUDO_BENCH_SCENARIOS=idle,
-//! burst,expiry,spread,flood`, `KUDO_BENCH_N_BURST=1000`,
+//! growth,burst,expiry,spread,flood`, `KUDO_BENCH_N_GROWTH=100`, `KUDO_BENCH_N_BURST=1000`,
 //! `KUDO_BENCH_N_SPREAD=10000`, `KUDO_BENCH_N_FLOOD=20000`,
 //! `KUDO_BENCH_LOG=info` (the controller's log).
 
@@ -116,7 +118,7 @@ type Samples = Arc<Mutex<HashMap<String, Sample>>>;
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let backends = list("KUDO_BENCH_BACKENDS", "real,fake");
-    let scenarios = list("KUDO_BENCH_SCENARIOS", "idle,burst,expiry,spread,flood");
+    let scenarios = list("KUDO_BENCH_SCENARIOS", "idle,growth,burst,expiry,spread,flood");
     let mut runs = Vec::new();
     for scenario in &scenarios {
         for backend in &backends {
@@ -199,17 +201,22 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
                 .await;
             run.revocation_lag_ms = Some(revocation_lags(&samples));
         }
-        "spread" => {
-            let n = env("KUDO_BENCH_N_SPREAD", 10_000);
-            // Long enough that all are active at once before the first expires.
-            cluster.policy(policy("bench", 150, n)).await;
+        "spread" | "growth" => {
+            let (n, duration) = match scenario {
+                "growth" => (env("KUDO_BENCH_N_GROWTH", 100), 20),
+                // Long enough that all are active at once before the first expires.
+                _ => (env("KUDO_BENCH_N_SPREAD", 10_000), 150),
+            };
+            cluster.policy(policy("bench", duration, n)).await;
             create_many(&alice, &samples, n, 32, |_| escalation("bench", None)).await;
             wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.granted.is_some() || x.denied))
                 .await;
             run.escalations = n;
             run.denied = samples.lock().expect("samples").values().filter(|x| x.denied).count();
             run.grant_latency_ms = Some(grant_latencies(&samples));
-            run.list_all_ms = Some(list_all(&cluster));
+            if scenario == "spread" {
+                run.list_all_ms = Some(list_all(&cluster));
+            }
             wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.reclaimed.is_some() || x.denied))
                 .await;
             run.revocation_lag_ms = Some(revocation_lags(&samples));
@@ -260,7 +267,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     let (rss, cpu) = footprint(&controller.0.id().to_string());
     run.controller_peak_rss_mib = rss;
     run.controller_cpu_s = cpu;
-    if matches!(scenario, "burst" | "spread") && run.escalations > 0 {
+    if matches!(scenario, "burst" | "spread" | "growth") && run.escalations > 0 {
         run.cpu_ms_per_lifecycle = Some(cpu * 1000.0 / run.escalations as f64);
     }
     run.apiserver_cpu_s = server_cpu(&cluster.api) - server_cpu_before;
@@ -502,6 +509,9 @@ fn rows(runs: &[Run]) -> Vec<(String, String, BTreeMap<String, String>)> {
         ("controller CPU ms per lifecycle, spread", "< 3, flat", "spread", |r| {
             r.cpu_ms_per_lifecycle.map(|c| format!("{c:.2}"))
         }),
+        ("controller CPU ms per lifecycle, growth (N=100)", "flat", "growth", |r| {
+            r.cpu_ms_per_lifecycle.map(|c| format!("{c:.2}"))
+        }),
         ("kubectl kudo list --all ms, spread", "< 300", "spread", |r| r.list_all_ms.map(|m| format!("{m:.0}"))),
         ("API server CPU s, spread", "-", "spread", |r| Some(format!("{:.1}", r.apiserver_cpu_s))),
         ("flood: controller RSS MiB", "bounded", "flood", |r| Some(format!("{:.1}", r.controller_peak_rss_mib))),
@@ -529,6 +539,21 @@ fn print_table(runs: &[Run]) {
     for (what, target, cells) in rows(runs) {
         println!("| {what} | {target} | {} | {} |", cells["real"], cells["fake"]);
     }
+    let slope = |backend: &str| -> Option<String> {
+        let at = |scenario: &str| runs.iter().find(|r| r.backend == backend && r.scenario == scenario);
+        let (small, large) = (at("growth")?, at("spread")?);
+        let (a, b) = (small.cpu_ms_per_lifecycle?, large.cpu_ms_per_lifecycle?);
+        let per_thousand = (b - a) * 1000.0 / (large.escalations as f64 - small.escalations as f64);
+        Some(format!("{a:.2} -> {b:.2} ({:+.3} ms per 1 000 more)", per_thousand))
+    };
+    let cell = |b: &str| slope(b).unwrap_or_else(|| "-".into());
+    println!(
+        "| growth N={} -> {}: CPU ms per lifecycle, slope | flat | {} | {} |",
+        runs.iter().find(|r| r.scenario == "growth").map_or(0, |r| r.escalations),
+        runs.iter().find(|r| r.scenario == "spread").map_or(0, |r| r.escalations),
+        cell("real"),
+        cell("fake")
+    );
 }
 
 /// What changed since the stored report, row by row (no threshold: a

@@ -198,7 +198,8 @@ proptest! {
 /// The write order (engine::writes::plan) of a decision made from `stored`:
 /// no binding is created before status names it durably (written, or
 /// confirmed current by a fresh read); a transition is recorded only once
-/// the status reaching it is written; a decision that only reclaims deletes
+/// the status reaching it is written, or, if it ends the escalation, just
+/// before the one write that reaches it; a decision that only reclaims deletes
 /// before it writes; each action runs once, in order; outcomes are written.
 fn write_order_holds(stored: Option<&EscalationStatus>, d: &kudo::engine::Decision) -> Result<(), TestCaseError> {
     use kudo::engine::writes::{Step, plan};
@@ -215,7 +216,16 @@ fn write_order_holds(stored: Option<&EscalationStatus>, d: &kudo::engine::Decisi
         }
         if *step == Step::AuditTransition {
             let written_before = steps[..at].iter().any(|s| matches!(s, Step::WriteStatus | Step::WriteOutcomes));
-            prop_assert!(written_before, "a transition recorded before it is written: {:?}", steps);
+            // An ending is recorded just before the write that reaches it
+            // and carries its mark (nothing can undo it; at least once).
+            let ends = d.transition.is_some_and(|(_, to)| to.is_final());
+            let written_next = steps.get(at + 1) == Some(&Step::WriteOutcomes);
+            prop_assert!(
+                written_before || (ends && written_next),
+                "a transition recorded before it is written: {:?}",
+                steps
+            );
+            prop_assert!(!(ends && steps.contains(&Step::WriteMark)), "an ending costs a second write: {:?}", steps);
         }
     }
     prop_assert_eq!(d.transition.is_some(), steps.contains(&Step::AuditTransition), "{:?}", steps);

@@ -379,7 +379,10 @@ async fn execute(
                 continue;
             }
             Step::AuditTransition => {
-                if audit_transition(ctx, &current, decision.transition, now).await {
+                // The status decided, written or (an ending) about to be.
+                let mut shown = current.clone();
+                shown.status = Some(status.clone());
+                if audit_transition(ctx, &shown, decision.transition, now).await {
                     status.audited_state = Some(status.state);
                 }
                 continue;

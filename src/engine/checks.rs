@@ -123,7 +123,10 @@ pub fn open_limit(policy: &EscalationPolicySpec, policy_name: &str, open: &[Stri
 /// An extension and what it extends (`spec.extends`) count as one, named
 /// by the first of the chain; `this` one's own chain does not count.
 pub fn open_escalations<'a>(this: &Escalation, all: impl IntoIterator<Item = &'a Escalation>) -> Vec<String> {
-    let key = |e: &Escalation| (e.metadata.creation_timestamp.as_ref().map(|t| t.0), e.metadata.name.clone());
+    // Borrowed: this runs over the whole cache for every new escalation.
+    fn key(e: &Escalation) -> (Option<jiff::Timestamp>, Option<&str>) {
+        (e.metadata.creation_timestamp.as_ref().map(|t| t.0), e.metadata.name.as_deref())
+    }
     let this_key = key(this);
     let open: Vec<&Escalation> = all
         .into_iter()

@@ -13,6 +13,12 @@
 //!   after (absent counts as reclaimed, so a crash in between is repaired by
 //!   the next decision), which takes a revocation one round trip less; its
 //!   transition is recorded after that write, then marked as recorded.
+//! - Except when that transition ends the escalation (DENIED or EXPIRED):
+//!   no view can undo it (only kudo writes status, and no decision starts
+//!   below kudo's own last write), so it is recorded just before the one
+//!   write that reaches it and carries the mark. Should that write be lost,
+//!   the next decision records it again: at least once, never lost, and one
+//!   status write fewer for every revocation, expiry and denial.
 
 use super::{Action, Decision};
 use crate::api::EscalationStatus;
@@ -50,7 +56,11 @@ pub fn plan(stored: Option<&EscalationStatus>, decision: &Decision) -> Vec<Step>
     }
     steps.extend((0..decision.actions.len()).map(Step::Act));
     steps.push(Step::WriteOutcomes);
-    if reclaim_only && decision.transition.is_some() {
+    let ends = decision.transition.is_some_and(|(_, to)| to.is_final());
+    if reclaim_only && ends {
+        // Recorded, then written with its mark (see the module's comment).
+        steps.insert(steps.len() - 1, Step::AuditTransition);
+    } else if reclaim_only && decision.transition.is_some() {
         steps.extend([Step::AuditTransition, Step::WriteMark]);
     }
     steps
