@@ -5,12 +5,6 @@
 //! queue: each share given back calls the next in that line. Work that
 //! takes access away (accepted, revoked, expiring, or anything still
 //! holding a binding) never waits.
-//!
-//! The share is work-conserving: a requestor whose work is the only grant
-//! work about may take more (`alone`, which leaves a share free for whoever
-//! comes next), so one team's honest burst is not held to a quarter of the
-//! controller while the rest idles; as soon as another requestor has grant
-//! work, each is held to `share` again.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -37,7 +31,6 @@ struct Line {
 
 pub struct Fairness {
     share: usize,
-    alone: usize,
     lines: Mutex<HashMap<String, Line>>,
     /// Where the next in line is called (the controller reconciles it).
     call: UnboundedSender<ObjectRef<Escalation>>,
@@ -84,12 +77,10 @@ fn may_wait(e: &Escalation) -> bool {
 }
 
 impl Fairness {
-    /// `share`: reconciles one requestor's grant decisions may hold at once
-    /// while another requestor has grant work; `alone`: while none has;
+    /// `share`: reconciles one requestor's grant decisions may hold at once;
     /// `call`: where the next in line is sent when a share is given back.
-    pub fn new(share: usize, alone: usize, call: UnboundedSender<ObjectRef<Escalation>>) -> Arc<Self> {
-        let share = share.max(1);
-        Arc::new(Self { share, alone: alone.max(share), lines: Mutex::default(), call })
+    pub fn new(share: usize, call: UnboundedSender<ObjectRef<Escalation>>) -> Arc<Self> {
+        Arc::new(Self { share: share.max(1), lines: Mutex::default(), call })
     }
 
     /// A turn now, or `Err` with how long to wait at most before asking
@@ -101,21 +92,11 @@ impl Fairness {
         let name = e.metadata.name.clone().unwrap_or_default();
         let requestor = e.spec.requestor.clone();
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        let others = lines.iter().any(|(r, l)| *r != requestor && (l.running > 0 || !l.waiting.is_empty()));
-        let limit = if others { self.share } else { self.alone };
         let line = lines.entry(requestor.clone()).or_default();
-        if line.running < limit {
+        if line.running < self.share {
             line.running += 1;
             if line.queued.remove(&name) {
                 line.waiting.retain(|n| *n != name);
-            }
-            // Room left (the limit rose when the others' work ended): the
-            // next in line is called too, so the line grows back to it.
-            if line.running < limit
-                && let Some(next) = line.waiting.pop_front()
-            {
-                line.queued.remove(&next);
-                let _ = self.call.send(ObjectRef::new(&next));
             }
             return Ok(Turn { fairness: self.clone(), requestor: Some(requestor) });
         }
@@ -155,7 +136,7 @@ mod tests {
     #[test]
     fn a_flood_waits_in_its_own_line() {
         let (tx, mut called) = tokio::sync::mpsc::unbounded_channel();
-        let fair = Fairness::new(2, 2, tx);
+        let fair = Fairness::new(2, tx);
         let (a, b) = (fair.enter(&new("m-1", "mallory")).unwrap(), fair.enter(&new("m-2", "mallory")).unwrap());
         assert_eq!(fair.enter(&new("m-3", "mallory")).unwrap_err(), BACKSTOP);
         for i in 4..100 {
@@ -178,31 +159,5 @@ mod tests {
         drop(b);
         assert_eq!(called.try_recv().unwrap().name, "m-5", "a forgotten one is not called");
         drop(c);
-    }
-
-    #[test]
-    fn a_lone_requestor_takes_more_and_gives_it_back_when_another_comes() {
-        let (tx, mut called) = tokio::sync::mpsc::unbounded_channel();
-        let fair = Fairness::new(2, 4, tx);
-        let mut mallory: Vec<Turn> = (1..=4).map(|i| fair.enter(&new(&format!("m-{i}"), "mallory")).unwrap()).collect();
-        assert!(fair.enter(&new("m-5", "mallory")).is_err(), "alone: 4, no more");
-        let alice = fair.enter(&new("a-1", "alice")).expect("a share is left for whoever comes next");
-        assert!(fair.enter(&new("m-6", "mallory")).is_err());
-        // While alice has work, mallory is held to her share: turns given
-        // back call the next in line, who still waits until she is below 2.
-        for _ in 0..2 {
-            drop(mallory.pop());
-            let next = called.try_recv().unwrap().name;
-            assert!(fair.enter(&new(&next, "mallory")).is_err(), "{next} waits: mallory holds her share");
-        }
-        drop(alice);
-        // Alice is gone: the next called one enters and calls another, so
-        // the line grows back to what a lone requestor may hold.
-        drop(mallory.pop());
-        let next = called.try_recv().unwrap().name;
-        mallory.push(fair.enter(&new(&next, "mallory")).expect("alone again"));
-        let another = called.try_recv().expect("room left: the next is called too").name;
-        mallory.push(fair.enter(&new(&another, "mallory")).unwrap());
-        assert_eq!(mallory.len(), 3);
     }
 }

@@ -270,10 +270,7 @@ pub async fn run_with_metrics(
         retain_per_requestor: opts.retain_per_requestor.max(1),
         finished: tokio::sync::Notify::new(),
         // A quarter of the reconciles for one requestor's grant decisions.
-        fairness: {
-            let all = usize::from(opts.concurrency.max(4));
-            fairness::Fairness::new(all / 4, all - all / 4, call_next)
-        },
+        fairness: fairness::Fairness::new(usize::from(opts.concurrency.max(4)) / 4, call_next),
         orphan_review_grace: opts.orphan_review_grace,
         notifier: notify::Notifier::new(client.clone(), &opts.namespace, opts.notify.clone(), metrics.notify.clone())
             .map_err(RunError::Notify)?,
