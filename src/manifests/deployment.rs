@@ -100,6 +100,10 @@ pub fn objects(opts: &Options) -> Result<Vec<Doc>, BoxError> {
                                 "ports": [{"name": "http", "containerPort": HTTP_PORT}],
                                 "livenessProbe": probe("/healthz"),
                                 "readinessProbe": probe("/readyz"),
+                                // The benchmark's peak RSS is 70 MiB with 10 000 escalations
+                                // active and under a flood of 20 000 (README, Performance):
+                                // the limit leaves that 80 % headroom, and the flood cap
+                                // (100 finished per requestor) keeps it bounded.
                                 "resources": {
                                     "requests": {"cpu": "50m", "memory": "64Mi"},
                                     "limits": {"memory": "128Mi"},
