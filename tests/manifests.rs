@@ -122,9 +122,16 @@ fn crds_use_the_design_names() {
     let v = &esc["spec"]["versions"][0];
     assert!(v["subresources"]["status"].is_object());
     assert!(pol["spec"]["versions"][0]["subresources"]["status"].is_object());
-    let columns: Vec<&str> =
-        v["additionalPrinterColumns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(columns, ["Policy", "Requestor", "State", "Namespace", "Expires", "Age"]);
+    let columns: Vec<(&str, i64)> = v["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["priority"].as_i64().unwrap_or(0)))
+        .collect();
+    // DESIGN's columns, then the wide ones `kubectl kudo list` reads from a Table.
+    let design = ["Policy", "Requestor", "State", "Namespace", "Expires", "Age"].map(|c| (c, 0));
+    assert_eq!(columns[..6], design);
+    assert_eq!(columns[6..], [("Granted-In", 1), ("Expires-At", 1), ("Created", 1)]);
 
     let schema = &v["schema"]["openAPIV3Schema"];
     assert_eq!(

@@ -75,6 +75,17 @@ async fn request_review_watch_status_revoke_through_the_operations_layer() {
     let decided = tokio::time::timeout(HANG, wait::decision(&alice, &name, HANG, |_| {})).await.unwrap().unwrap();
     let granted = wait::accepted(decided).unwrap();
     assert_eq!(list::row(&granted).namespace.as_deref(), Some("app"));
+    // `kubectl kudo list` reads a server-side Table, whose rows are the objects' rows.
+    let list::Answer::Rows(rows) = list::table(&admin).await.unwrap() else { panic!("the server answered no Table") };
+    let all = Selection::new(&admin, Scope::All).await.unwrap();
+    let objects: Vec<list::Row> = list::list(&admin, &all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| list::Row { reason: String::new(), details: String::new(), ..list::row(e) })
+        .collect();
+    assert_eq!(rows, objects);
+    assert_eq!(list::rows(&alice, &Selection::new(&alice, Scope::Mine).await.unwrap(), false).await.unwrap(), objects);
     // alice's live list saw it granted, without asking again.
     let live = tokio::time::timeout(HANG, async {
         while let Some(change) = changes.next().await {

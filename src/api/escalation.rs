@@ -26,7 +26,12 @@ use super::{ChallengeKind, DurationText, GrantKind, RoleRef};
     printcolumn(name = "State", type_ = "string", json_path = ".status.state"),
     printcolumn(name = "Namespace", type_ = "string", json_path = ".spec.namespace"),
     printcolumn(name = "Expires", type_ = "date", json_path = ".status.expiresAt"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    // Wide only: what `kubectl kudo list` reads from a server-side Table
+    // (operations::list::rows); the names are operations::list's constants.
+    printcolumn(name = "Granted-In", type_ = "string", json_path = ".status.grantRefs[?(@.ref.namespace)].ref.namespace", priority = 1),
+    printcolumn(name = "Expires-At", type_ = "string", json_path = ".status.expiresAt", priority = 1),
+    printcolumn(name = "Created", type_ = "string", json_path = ".metadata.creationTimestamp", priority = 1)
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("self.policyName == oldSelf.policyName && self.requestor == oldSelf.requestor && self.requestorGroups == oldSelf.requestorGroups && self.reason == oldSelf.reason").message("an escalation's spec is immutable except revoked: create a new escalation instead"))]

@@ -7,10 +7,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::{error::UserError, format, session::Session};
-use crate::{
-    api::Escalation,
-    operations::list::{self, Change, Scope, Selection},
-};
+use crate::operations::list::{self, Change, Scope, Selection};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -47,19 +44,24 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
         _ => Scope::Mine,
     };
     let selection = Selection::new(session, scope).await?;
-    let items = list::list(session, &selection).await?;
     let now = Timestamp::now();
     match args.output {
         Some(Output::Json) => {
+            let items = list::list(session, &selection).await?;
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
         }
         Some(Output::Yaml) => {
+            let items = list::list(session, &selection).await?;
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             print!("{}", serde_saphyr::to_string(&list).map_err(|e| UserError::new(format!("writing YAML: {e}")))?);
         }
-        Some(Output::Name) => items.iter().for_each(|e| println!("escalation/{}", list::row(e).name)),
+        Some(Output::Name) => {
+            list::rows(session, &selection, false).await?.iter().for_each(|r| println!("escalation/{}", r.name))
+        }
         wide => {
+            let wide = wide == Some(Output::Wide);
+            let items = list::rows(session, &selection, wide).await?;
             if items.is_empty() && !args.watch {
                 eprintln!(
                     "{}",
@@ -67,10 +69,9 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
                 );
                 return Ok(());
             }
-            let wide = wide == Some(Output::Wide);
             let mut table = format::table(&headers(wide));
-            for e in &items {
-                table.add_row(row(e, now, wide));
+            for r in items {
+                table.add_row(row(r, now, wide));
             }
             println!("{}", format::render(&mut table));
         }
@@ -81,7 +82,7 @@ pub async fn list(session: &Session, args: ListArgs) -> Result<(), UserError> {
         while let Some(change) = changes.next().await {
             if let Change::Applied(e) = change? {
                 let mut table = format::table(&headers(wide));
-                table.add_row(row(&e, Timestamp::now(), wide));
+                table.add_row(row(list::row(&e), Timestamp::now(), wide));
                 // Rows only, as `kubectl get -w` prints them after the first table.
                 println!("{}", format::render(&mut table).lines().nth(1).unwrap_or_default());
             }
@@ -98,14 +99,14 @@ fn headers(wide: bool) -> Vec<&'static str> {
     h
 }
 
-fn row(e: &Escalation, now: Timestamp, wide: bool) -> Vec<String> {
-    let r = list::row(e);
+fn row(r: list::Row, now: Timestamp, wide: bool) -> Vec<String> {
+    let state = r.state_text().to_string();
     let mut row = vec![
-        r.name.clone(),
-        r.policy.clone(),
-        r.requestor.clone(),
-        r.state_text().to_string(),
-        r.namespace.clone().unwrap_or_else(|| "-".into()),
+        r.name,
+        r.policy,
+        r.requestor,
+        state,
+        r.namespace.unwrap_or_else(|| "-".into()),
         r.expires_at.map(|t| format::relative(t, now)).unwrap_or_else(|| "-".into()),
         r.created.map(|t| format::age(t, now)).unwrap_or_default(),
     ];

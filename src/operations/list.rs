@@ -5,12 +5,15 @@
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
 use kube::{
-    ResourceExt,
+    Resource, ResourceExt,
     api::ListParams,
     runtime::watcher::{self, watcher},
 };
 
-use super::{Error, Me, Session, error::doing};
+use super::{
+    Error, Me, Session,
+    error::{KubeProblem, doing},
+};
 use crate::{
     api::{
         AfterReview, ChallengeKind, Escalation, EscalationPolicy, EscalationReview, EscalationReviewSpec,
@@ -102,6 +105,130 @@ pub async fn list(session: &Session, selection: &Selection) -> Result<Vec<Escala
     items.sort_by(|a, b| a.creation_timestamp().cmp(&b.creation_timestamp()).then(a.name_any().cmp(&b.name_any())));
     Ok(items)
 }
+
+/// The selected escalations as table rows, oldest first; `wide` with their
+/// reason and details.
+///
+/// Mine and everyone's, narrow, are read as a server-side Table (what
+/// `kubectl get` reads): the CRD's printer columns and no objects. At
+/// 10 000 escalations that is 2 MB where the objects, managedFields and
+/// all, are 31 MB, and the server answers in a sixth of the time. A server
+/// that answers with objects instead (one without Tables, the fake), or
+/// with a Table that lacks a column (a CRD from an older kudo), is read
+/// the object way: the rows are the same.
+pub async fn rows(session: &Session, selection: &Selection, wide: bool) -> Result<Vec<Row>, Error> {
+    let mut rows = match selection.scope {
+        Scope::Mine | Scope::All if !wide => match table(session).await? {
+            Answer::Rows(rows) => rows,
+            Answer::Objects(items) => items.iter().map(row).collect(),
+            Answer::Unusable => list(session, selection).await?.iter().map(row).collect(),
+        },
+        _ => return Ok(list(session, selection).await?.iter().map(row).collect()),
+    };
+    rows.retain(|r| selection.scope == Scope::All || r.requestor == selection.me.username);
+    rows.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+    Ok(rows)
+}
+
+/// What the server answered to a Table request.
+#[derive(Debug)]
+pub enum Answer {
+    /// A Table: its rows, unsorted, without reason and details.
+    Rows(Vec<Row>),
+    /// Objects: a server without Tables.
+    Objects(Vec<Escalation>),
+    /// A Table without the columns a row needs.
+    Unusable,
+}
+
+/// Every escalation, asked for as a server-side Table.
+pub async fn table(session: &Session) -> Result<Answer, Error> {
+    let path = format!("{}?includeObject=None", Escalation::url_path(&(), None));
+    let request = http::Request::get(path)
+        // As kubectl asks: a Table, or the list when the server has none.
+        .header(http::header::ACCEPT, "application/json;as=Table;v=v1;g=meta.k8s.io, application/json")
+        .body(Vec::new())
+        .map_err(|e| Error::Kube { doing: "listing escalations".into(), problem: KubeProblem::Other(e.to_string()) })?;
+    let text = session.client.request_text(request).await.map_err(doing("listing escalations"))?;
+    if let Ok(table) = serde_json::from_str::<Table>(&text)
+        && table.kind == "Table"
+    {
+        return Ok(table.rows().map_or(Answer::Unusable, Answer::Rows));
+    }
+    let list: kube::core::ObjectList<Escalation> = serde_json::from_str(&text).map_err(|e| Error::Kube {
+        doing: "listing escalations".into(),
+        problem: KubeProblem::Other(format!("the cluster's answer is neither a Table nor a list: {e}")),
+    })?;
+    Ok(Answer::Objects(list.items))
+}
+
+/// A meta.k8s.io/v1 Table, as much of it as a row needs.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Table {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    column_definitions: Vec<Column>,
+    #[serde(default)]
+    rows: Vec<TableRow>,
+}
+
+#[derive(serde::Deserialize)]
+struct Column {
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct TableRow {
+    cells: Vec<serde_json::Value>,
+}
+
+impl Table {
+    /// The rows, or `None` when a column is missing or a cell is not what
+    /// its column holds (pure).
+    fn rows(&self) -> Option<Vec<Row>> {
+        let at = |name: &str| self.column_definitions.iter().position(|c| c.name == name);
+        let [name, policy, requestor, state, namespace, granted_in, expires_at, created] =
+            ["Name", "Policy", "Requestor", "State", "Namespace", GRANTED_IN, EXPIRES_AT, CREATED].map(at);
+        let (name, policy, requestor, state) = (name?, policy?, requestor?, state?);
+        let (namespace, granted_in, expires_at, created) = (namespace?, granted_in?, expires_at?, created?);
+        self.rows
+            .iter()
+            .map(|r| {
+                let cells = r.cells.as_slice();
+                Some(Row {
+                    name: text(cells, name)??,
+                    policy: text(cells, policy)?.unwrap_or_default(),
+                    requestor: text(cells, requestor)?.unwrap_or_default(),
+                    state: text(cells, state)?.map(|s| serde_json::from_value(s.into())).transpose().ok()?,
+                    namespace: text(cells, namespace)?.or(text(cells, granted_in)?),
+                    expires_at: text(cells, expires_at)?.map(|t| t.parse()).transpose().ok()?,
+                    created: text(cells, created)?.map(|t| t.parse()).transpose().ok()?,
+                    reason: String::new(),
+                    details: String::new(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A cell's text: `Some(None)` when empty, `None` when not text (pure).
+fn text(cells: &[serde_json::Value], at: usize) -> Option<Option<String>> {
+    match cells.get(at) {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    }
+}
+
+/// Printer columns beyond DESIGN's (wide only in `kubectl get`), for the
+/// rows read as a Table: where an escalation's first namespaced grant went
+/// (a row's namespace when the spec names none), and the two times as
+/// written (the server prints date columns as ages).
+pub const GRANTED_IN: &str = "Granted-In";
+pub const EXPIRES_AT: &str = "Expires-At";
+pub const CREATED: &str = "Created";
 
 /// A change to the selection.
 #[derive(Clone, Debug)]
@@ -221,6 +348,76 @@ mod tests {
         assert!(!selection(Scope::Mine, "bob", vec![]).keeps(&pending));
         let owed = escalation("c", "alice", json!({"state": "EXPIRED", "afterReview": "PENDING"}));
         assert!(selection(Scope::AfterReview, "bob", vec![]).keeps(&owed));
+    }
+
+    fn table(columns: &[&str], cells: serde_json::Value) -> Table {
+        serde_json::from_value(json!({
+            "kind": "Table",
+            "columnDefinitions": columns.iter().map(|c| json!({"name": c, "type": "string"})).collect::<Vec<_>>(),
+            "rows": [{"cells": cells, "object": null}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_table_row_is_the_row_of_its_object() {
+        let columns =
+            ["Name", "Policy", "Requestor", "State", "Namespace", "Expires", "Age", GRANTED_IN, EXPIRES_AT, CREATED];
+        let cells = json!([
+            "a",
+            "p",
+            "alice",
+            "ACCEPTED",
+            null,
+            "<invalid>",
+            "5m",
+            "app",
+            "2026-12-02T06:21:39Z",
+            "2026-12-02T05:21:39Z"
+        ]);
+        let object = escalation(
+            "a",
+            "alice",
+            json!({"state": "ACCEPTED", "expiresAt": "2026-12-02T06:21:39Z", "grantRefs": [{"status": "CREATED",
+            "ref": {"kind": "KubernetesRoleBinding", "name": "b", "namespace": "app"},
+            "roleRef": {"kind": "ClusterRole", "name": "r", "apiGroup": "rbac.authorization.k8s.io"}}]}),
+        );
+        let mut object = object;
+        object.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time("2026-12-02T05:21:39Z".parse().unwrap()));
+        let from_object = Row { reason: String::new(), details: String::new(), ..row(&object) };
+        assert_eq!(table(&columns, cells.clone()).rows(), Some(vec![from_object]));
+
+        // The spec's namespace comes first; a NEW one has no state yet.
+        let new = json!(["b", "p", "alice", null, "ns", null, "1s", null, null, "2026-12-02T05:21:39Z"]);
+        let rows = table(&columns, new).rows().unwrap();
+        assert_eq!((rows[0].state, rows[0].namespace.as_deref(), rows[0].expires_at), (None, Some("ns"), None));
+
+        // In any column order.
+        let mut reordered = columns;
+        reordered.reverse();
+        let mut reversed = cells.as_array().unwrap().clone();
+        reversed.reverse();
+        assert_eq!(table(&reordered, json!(reversed)).rows().unwrap()[0].name, "a");
+    }
+
+    #[test]
+    fn a_table_that_is_not_what_a_row_needs_is_not_read() {
+        let columns =
+            ["Name", "Policy", "Requestor", "State", "Namespace", "Expires", "Age", GRANTED_IN, EXPIRES_AT, CREATED];
+        let good = ["a", "p", "alice", "ACCEPTED", "", "", "", "app", "2026-12-02T06:21:39Z", "2026-12-02T05:21:39Z"];
+        let cells = |at: usize, v: serde_json::Value| {
+            let mut c: Vec<serde_json::Value> = good.iter().map(|s| json!(s)).collect();
+            c[at] = v;
+            json!(c)
+        };
+        assert!(table(&columns, cells(4, json!("app"))).rows().is_some());
+        // A CRD from an older kudo, without the columns kudo list reads.
+        assert_eq!(table(&columns[..7], cells(4, json!("app"))).rows(), None);
+        assert_eq!(table(&columns, cells(0, json!(null))).rows(), None, "no name");
+        assert_eq!(table(&columns, cells(3, json!("HACKED"))).rows(), None, "not a state");
+        assert_eq!(table(&columns, cells(8, json!("tomorrow"))).rows(), None, "not a time");
+        assert_eq!(table(&columns, cells(1, json!(7))).rows(), None, "not text");
     }
 
     #[test]

@@ -637,7 +637,7 @@ fn respond(headers: &HeaderMap, rt: &ResourceType, code: StatusCode, obj: Value,
     if wants_table(headers) {
         return json_response(
             code,
-            crate::table::table(rt, std::slice::from_ref(&obj), &obj["metadata"]["resourceVersion"]),
+            crate::table::table(rt, std::slice::from_ref(&obj), &obj["metadata"]["resourceVersion"], true),
         );
     }
     json_response(code, obj)
@@ -687,7 +687,8 @@ fn list(
     let rv = meta["resourceVersion"].clone();
     if wants_table(headers) {
         let owned: Vec<Value> = items.into_iter().cloned().collect();
-        return Ok(json_response(StatusCode::OK, crate::table::table(rt, &owned, &rv)));
+        let include_object = q.get("includeObject").is_none_or(|i| i != "None");
+        return Ok(json_response(StatusCode::OK, crate::table::table(rt, &owned, &rv, include_object)));
     }
     // Serialised from the borrowed items: a large list is not deep-copied.
     #[derive(serde::Serialize)]

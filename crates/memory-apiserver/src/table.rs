@@ -15,25 +15,51 @@ fn age(ts: &str) -> String {
     }
 }
 
-/// A small JSONPath: `.a.b`, and `name[?(@.k=="v")]` filters on lists.
+/// A small JSONPath, as printer columns use it: `.a.b`, `[N]`, and on a
+/// list `[?(@.k.l)]` (has it) or `[?(@.k.l=="v")]`, the first match as a
+/// real server's Table takes it; `Null` when nothing matches.
 fn lookup(obj: &Value, path: &str) -> Value {
-    let mut cur = obj.clone();
-    for seg in path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()) {
-        let (name, filter) = match seg.split_once("[?(@.") {
-            Some((n, f)) => (n, Some(f.trim_end_matches(")]"))),
-            None => (seg, None),
-        };
-        cur = cur[name].clone();
-        if let Some(f) = filter {
-            let (k, v) = f.split_once("==").unwrap_or((f, ""));
-            let v = v.trim_matches('"').trim_matches('\'');
-            cur = cur.as_array().and_then(|a| a.iter().find(|x| x[k] == v).cloned()).unwrap_or(Value::Null);
+    let mut cur = obj;
+    let mut rest = path.trim_start_matches('.');
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("[?(@.") {
+            let Some((filter, tail)) = after.split_once(")]") else { return Value::Null };
+            let (key, wanted) = match filter.split_once("==") {
+                Some((k, v)) => (k, Some(v.trim_matches('"').trim_matches('\''))),
+                None => (filter, None),
+            };
+            let matches = |x: &&Value| match (lookup(x, key), wanted) {
+                (Value::Null, _) => false,
+                (v, Some(w)) => v == w,
+                (_, None) => true,
+            };
+            match cur.as_array().and_then(|a| a.iter().find(matches)) {
+                Some(found) => cur = found,
+                None => return Value::Null,
+            }
+            rest = tail.trim_start_matches('.');
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let Some((index, tail)) = after.split_once(']') else { return Value::Null };
+            match index.parse::<usize>().ok().and_then(|i| cur.get(i)) {
+                Some(found) => cur = found,
+                None => return Value::Null,
+            }
+            rest = tail.trim_start_matches('.');
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            match cur.get(&rest[..end]) {
+                Some(found) => cur = found,
+                None => return Value::Null,
+            }
+            rest = rest[end..].trim_start_matches('.');
         }
     }
-    cur
+    cur.clone()
 }
 
-pub fn table(rt: &ResourceType, items: &[Value], rv: &Value) -> Value {
+/// `include_object`: the rows carry their objects' metadata (`includeObject`
+/// other than `None`).
+pub fn table(rt: &ResourceType, items: &[Value], rv: &Value, include_object: bool) -> Value {
     let mut columns =
         vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0})];
     for c in &rt.printer_columns {
@@ -53,15 +79,37 @@ pub fn table(rt: &ResourceType, items: &[Value], rv: &Value) -> Value {
                 let v = lookup(o, c["jsonPath"].as_str().unwrap_or_default());
                 cells.push(match (c["type"].as_str(), &v) {
                     (Some("date"), Value::String(s)) => json!(age(s)),
-                    (_, Value::Null) => json!("<none>"),
+                    // A missing value is null, as a real server sends it
+                    // (kubectl prints it as <none>).
                     _ => v,
                 });
             }
             if add_age {
                 cells.push(json!(age(o["metadata"]["creationTimestamp"].as_str().unwrap_or_default())));
             }
-            json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}})
+            let object = include_object.then(
+                || json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}),
+            );
+            json!({"cells": cells, "object": object})
         })
         .collect();
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": rv}, "columnDefinitions": columns, "rows": rows})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_reads_printer_column_paths() {
+        let o = json!({"status": {"refs": [{"name": "a"}, {"name": "b", "ref": {"ns": "app"}}, {"ref": {"ns": "x"}}],
+                                  "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert_eq!(lookup(&o, ".status.refs[?(@.ref.ns)].ref.ns"), json!("app"));
+        assert_eq!(lookup(&o, ".status.refs[1].name"), json!("b"));
+        assert_eq!(lookup(&o, ".status.refs[0].ref.ns"), Value::Null);
+        assert_eq!(lookup(&o, ".status.refs[9].name"), Value::Null);
+        assert_eq!(lookup(&o, r#".status.conditions[?(@.type=="Ready")].status"#), json!("True"));
+        assert_eq!(lookup(&o, r#".status.conditions[?(@.type=="Gone")].status"#), Value::Null);
+        assert_eq!(lookup(&o, ".spec.nothing"), Value::Null);
+    }
 }

@@ -538,3 +538,57 @@ async fn conformance_table() {
         assert!(ok && out.contains(r#"unknown field "bogus""#), "{server}: {out}");
     }
 }
+
+const GADGETS: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Cluster
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Where, type: string, jsonPath: '.spec.refs[?(@.ref.ns)].ref.ns'}
+    - {name: Missing, type: string, jsonPath: .spec.nothing}
+    - {name: First, type: string, jsonPath: '.spec.refs[0].name', priority: 1}
+"#;
+
+/// A server-side Table as a client other than kubectl reads it (`kubectl
+/// kudo list`): kubectl prints a missing cell as `<none>` whatever the
+/// server sent, so only the raw answer shows that it is null.
+#[tokio::test(flavor = "multi_thread")]
+async fn table_cells_as_a_client_reads_them() {
+    let servers = Servers::start(&[]).await;
+    for (server, kc) in servers.each() {
+        let (ok, out) = kubectl(&kc, &["apply", "-f", "-"], Some(GADGETS));
+        assert!(ok, "{server}: {out}");
+        let gadget = "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g1}\nspec:\n  refs: [{name: a}, {name: b, ref: {ns: app}}, {name: c, ref: {ns: other}}]\n";
+        let out = eventually(&kc, &["apply", "-f", "-"], Some(gadget), |ok, _| ok);
+        assert!(out.contains("gadget.example.com/g1 created"), "{server}: {out}");
+        let client = match server {
+            "real" => servers.real.client("admin").await.unwrap(),
+            _ => servers.fake.client("admin").await,
+        };
+        let request = http::Request::get("/apis/example.com/v1/gadgets?includeObject=None")
+            .header(http::header::ACCEPT, "application/json;as=Table;v=v1;g=meta.k8s.io, application/json")
+            .body(Vec::new())
+            .unwrap();
+        let table: serde_json::Value = serde_json::from_str(&client.request_text(request).await.unwrap()).unwrap();
+        assert_eq!(table["kind"], "Table", "{server}: {table}");
+        let columns: Vec<(&str, i64)> = table["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["priority"].as_i64().unwrap_or(0)))
+            .collect();
+        assert_eq!(columns, [("Name", 0), ("Where", 0), ("Missing", 0), ("First", 1)], "{server}: {table}");
+        let row = &table["rows"][0];
+        assert_eq!(row["cells"], serde_json::json!(["g1", "app", null, "a"]), "{server}: {table}");
+        assert!(row["object"].is_null(), "{server}: includeObject=None: {table}");
+    }
+}
