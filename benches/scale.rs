@@ -183,7 +183,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             let n = env("KUDO_BENCH_N_IDLE", 100);
             cluster.policy(policy("bench", 600, n)).await;
             for _ in 0..n {
-                let name = create(&alice, &samples, escalation("bench", None, None)).await;
+                let name = create(&alice, &samples, escalation("bench", None)).await;
                 wait_until(&samples, Duration::from_secs(30), |s| s.get(&name).is_some_and(|x| x.granted.is_some()))
                     .await;
             }
@@ -195,7 +195,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             // expiry: every one starts, and so expires, in the same second.
             let start = (scenario == "expiry").then(|| Timestamp::now() + jiff::SignedDuration::from_secs(45));
             cluster.policy(policy("bench", 20, n)).await;
-            let last_created = create_many(&alice, &samples, n, 64, |_| escalation("bench", start, None)).await;
+            let last_created = create_many(&alice, &samples, n, 64, |_| escalation("bench", start)).await;
             wait_until(&samples, Duration::from_secs(600), |s| s.values().all(|x| x.granted.is_some() || x.denied))
                 .await;
             let last_granted = samples.lock().expect("samples").values().filter_map(|x| x.granted).max();
@@ -220,11 +220,14 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             // the minutes when the creates keep both cores busy. The N then
             // expire as fast as they were created (their own row). Their
             // duration leaves the sample time to end before the first of them
-            // expires (`sample_overlapped` says when it did not).
+            // expires (`sample_overlapped` says when it did not). The sample
+            // has a policy of its own: a requestor's cap counts per policy,
+            // and the N fill bench's (10 000 at most).
             let sample_n = (n / 10).clamp(1, 300);
             let background_secs = 60 + n as u64 * 3 / 100;
-            cluster.policy(policy("bench", background_secs, n + sample_n)).await;
-            create_many(&alice, &samples, n, 32, |_| escalation("bench", None, None)).await;
+            cluster.policy(policy("bench", background_secs, n)).await;
+            cluster.policy(policy("sample", 30, sample_n)).await;
+            create_many(&alice, &samples, n, 32, |_| escalation("bench", None)).await;
             wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.granted.is_some() || x.denied))
                 .await;
             if scenario == "spread" {
@@ -234,7 +237,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             let mut sample = std::collections::HashSet::new();
             for _ in 0..sample_n {
                 tick.tick().await;
-                sample.insert(create(&alice, &samples, escalation("bench", None, Some("30s"))).await);
+                sample.insert(create(&alice, &samples, escalation("sample", None)).await);
             }
             wait_until(&samples, Duration::from_secs(300), |s| {
                 sample.iter().all(|n| s.get(n).is_some_and(|x| x.reclaimed.is_some() || x.denied))
@@ -275,7 +278,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             // Half-way through the flood, alice asks.
             wait_until(&samples, Duration::from_secs(900), |s| s.len() >= n / 2).await;
             let t = Instant::now();
-            let name = create(&alice, &samples, escalation("bench", None, None)).await;
+            let name = create(&alice, &samples, escalation("bench", None)).await;
             wait_until(&samples, Duration::from_secs(120), |s| s.get(&name).is_some_and(|x| x.granted.is_some())).await;
             run.other_user_accept_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
             let _ = flood.await;
@@ -310,12 +313,9 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     run
 }
 
-fn escalation(policy: &str, start: Option<Timestamp>, duration: Option<&str>) -> Escalation {
+fn escalation(policy: &str, start: Option<Timestamp>) -> Escalation {
     let mut spec = json!({"policyName": policy, "requestor": "alice",
                           "requestorGroups": ["squad-a", "system:authenticated"], "reason": "benchmark"});
-    if let Some(duration) = duration {
-        spec["duration"] = json!(duration);
-    }
     if let Some(start) = start {
         spec["startAt"] = json!(Timestamp::from_second(start.as_second()).unwrap_or(start).to_string());
     }

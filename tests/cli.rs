@@ -213,6 +213,22 @@ async fn list_and_policies_tables() {
     let normalised = regex::Regex::new(r"\b(in )?\d+(m|s|h)( \d+s)?\b").unwrap().replace_all(&normalised, "<t>");
     insta::assert_snapshot!("list_mine", normalised);
 
+    // A reader gone before the first line (`| head`): the command ends
+    // quietly, as kubectl does, without a panic.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-kudo"))
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig_path())
+        .args(["--context", "alice", "list", "-o", "name"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(nix::libc::SIGPIPE), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
     let out = kudo(&cluster, "bob", &["list"]);
     assert!(text(&out).1.contains("No escalations of yours"), "{:?}", text(&out));
     let out = kudo(&cluster, "bob", &["list", "--all", "-o", "json"]);

@@ -207,6 +207,36 @@ async fn revoke_and_delete_reclaim_at_once() {
     ctl.stop().await;
 }
 
+/// A binding the sweep or the reaper listed and that was gone by the time
+/// it came to delete it (its own reconcile reclaimed it meanwhile, as under
+/// load) is not reported as deleted: no "swept an orphan" warning, no
+/// audit record, no reaped count for it. Nor is a namesake made since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_gone_since_the_list_is_not_reported_as_deleted() {
+    use kudo::{
+        engine::binding::{Binding, Found},
+        grants::Grants,
+    };
+    let cluster = Cluster::new().await;
+    let admin = cluster.client("admin").await;
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "late", "namespace": "app",
+                     "labels": {"app.kubernetes.io/managed-by": "kudo", "k8s.kudo.dev/escalation": "gone-x7k2p"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "pod-reader"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"}],
+    });
+    support::create_json(&admin, binding.clone()).await;
+    let api: Api<RoleBinding> = Api::namespaced(admin.clone(), "app");
+    let listed = Found::of(&Binding::Namespaced(api.get("late").await.unwrap()));
+    let grants = Grants::new(admin.clone());
+    assert!(grants.delete_found(&listed).await.unwrap(), "this call deleted it");
+    assert!(!grants.delete_found(&listed).await.unwrap(), "gone already");
+    support::create_json(&admin, binding).await;
+    assert!(!grants.delete_found(&listed).await.unwrap(), "a namesake is not the binding listed");
+    assert!(api.get_opt("late").await.unwrap().is_some(), "the namesake stays");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orphans_and_tampered_bindings_are_reclaimed() {
     let cluster = Cluster::new().await;

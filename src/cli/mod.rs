@@ -236,9 +236,26 @@ fn write_chart(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A reader that stops early (`kubectl kudo list | head`) ends a command
+/// that prints and exits quietly, as it ends kubectl. Rust starts with
+/// SIGPIPE ignored, so the next `println!` would panic on the closed pipe.
+/// Not for the servers (controller, dashboard): their sockets are written
+/// with MSG_NOSIGNAL anyway, but one client going away must never end them.
+fn end_quietly_on_a_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL installs no handler, so no handler code can run at
+    // an unsafe moment; the disposition is process-wide, which is meant.
+    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
+        tracing::debug!(error = %e, "SIGPIPE stays ignored");
+    }
+}
+
 /// The commands people type, which all start by asking the cluster who they are.
 async fn user_command(kube: &kubeconfig::KubeFlags, command: Command) -> Result<(), UserError> {
     use api::ReviewDecision::{Approved, Rejected};
+    if !matches!(command, Command::Dashboard(_)) {
+        end_quietly_on_a_closed_pipe();
+    }
     let session = session::connect(kube).await?;
     let result = match command {
         Command::Escalate(args) => escalate::run(&session, args, kube.namespace.clone()).await,

@@ -553,8 +553,9 @@ async fn cleanup(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileErr
         ctx.auditor.record(record, Some(&shown)).await;
     }
     for found in ctx.grants.list_managed_for(&name).await? {
-        ctx.grants.delete_found(&crate::engine::binding::Found::of(&found)).await?;
-        tracing::info!(escalation = %name, binding = ?found.metadata().name, "reclaimed a labelled binding on deletion");
+        if ctx.grants.delete_found(&crate::engine::binding::Found::of(&found)).await? {
+            tracing::info!(escalation = %name, binding = ?found.metadata().name, "reclaimed a labelled binding on deletion");
+        }
     }
     tracing::info!(escalation = %name, "deleted; all grants reclaimed");
     let mut shown = esc.clone();

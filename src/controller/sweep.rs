@@ -76,7 +76,11 @@ async fn sweep_one(ctx: &Context, found: &Binding) -> Result<usize, grants::Gran
         None => None,
     };
     let Some(why) = orphan_reason(found, fresh.as_ref(), Timestamp::now()) else { return Ok(0) };
-    ctx.grants.delete_found(&Found::of(found)).await?;
+    // The list may be older than its own reconcile's reclaim: a binding
+    // already gone is no orphan swept (no warning, no audit record).
+    if !ctx.grants.delete_found(&Found::of(found)).await? {
+        return Ok(0);
+    }
     ctx.metrics.orphans_reclaimed.inc();
     let name = found.metadata().name.clone().unwrap_or_default();
     let namespace = found.metadata().namespace.clone();

@@ -207,7 +207,7 @@ impl Grants {
             // Fast path: delete preconditioned on the UID status recorded.
             Some(uid) => match self.delete(grant.reference.kind, &grant.reference, uid).await {
                 Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => self.get(grant).await?,
-                done => return done,
+                done => return done.map(drop),
             },
             None => self.get(grant).await?,
         };
@@ -215,7 +215,7 @@ impl Grants {
         let uid = live.metadata().uid.clone().unwrap_or_default();
         match self.delete(grant.reference.kind, &grant.reference, &uid).await {
             Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(()),
-            done => done,
+            done => done.map(drop),
         }
     }
 
@@ -224,11 +224,11 @@ impl Grants {
     /// terminating (the RBAC authorizer honours it), so kudo removes the
     /// finalizers of a binding it owns and confirms it is gone. Two requests
     /// at most, and no read: the reaper, which has no `get`, goes this way.
-    async fn delete(&self, kind: GrantKind, reference: &GrantObjectRef, uid: &str) -> Result<(), GrantError> {
+    async fn delete(&self, kind: GrantKind, reference: &GrantObjectRef, uid: &str) -> Result<bool, GrantError> {
         with_kind!(kind, K => self.delete_as::<K>(reference, uid).await)
     }
 
-    async fn delete_as<K: BindingKind>(&self, reference: &GrantObjectRef, uid: &str) -> Result<(), GrantError> {
+    async fn delete_as<K: BindingKind>(&self, reference: &GrantObjectRef, uid: &str) -> Result<bool, GrantError> {
         let name = &reference.name;
         let api = self.api::<K>(Some(reference.namespace.as_deref().unwrap_or_default()));
         let kind_name = kind_name(reference.kind);
@@ -237,7 +237,7 @@ impl Grants {
         params.preconditions = Some(Preconditions { uid: Some(uid.to_string()), resource_version: None });
         let still = match api.delete(name, &params).await {
             Ok(still) => still.left(),
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
             Err(source) => return Err(err("deleting", source)),
         };
         // The API server answers a delete with a Status, or with the object:
@@ -245,7 +245,7 @@ impl Grants {
         let Some(meta) =
             still.map(|b| b.meta().clone()).filter(|m| m.finalizers.as_ref().is_some_and(|f| !f.is_empty()))
         else {
-            return Ok(());
+            return Ok(true);
         };
         tracing::warn!(binding = %name, finalizers = ?meta.finalizers, "removing foreign finalizers from a kudo binding being deleted");
         let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
@@ -258,10 +258,10 @@ impl Grants {
             // Once an object is terminating no finalizer can be added to
             // it, so an update that leaves it none has deleted it: the
             // answer shows what it held when it went.
-            Ok(after) if after.meta().finalizers.as_ref().is_none_or(|f| f.is_empty()) => Ok(()),
+            Ok(after) if after.meta().finalizers.as_ref().is_none_or(|f| f.is_empty()) => Ok(true),
             Ok(_) => Err(GrantError::Terminating { kind: kind_name, name: name.clone() }),
             // Gone (404), or no longer that object (the `test` failed: 422).
-            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 422 => Ok(false),
             Err(source) => Err(err("removing finalizers from", source)),
         }
     }
@@ -296,8 +296,10 @@ impl Grants {
     }
 
     /// Deletes a binding found by the sweep or the reaper, preconditioned
-    /// on its UID; gone or replaced since the list counts as done.
-    pub async fn delete_found(&self, found: &Found) -> Result<(), GrantError> {
+    /// on its UID; gone or replaced since the list counts as done. Whether
+    /// this call deleted it (`false`: it had gone already, as when its own
+    /// reconcile reclaimed it after the list was read).
+    pub async fn delete_found(&self, found: &Found) -> Result<bool, GrantError> {
         let reference = GrantObjectRef {
             kind: found.kind,
             name: found.name.clone(),
@@ -306,7 +308,7 @@ impl Grants {
             resource_version: None,
         };
         match self.delete(found.kind, &reference, &found.uid).await {
-            Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(()),
+            Err(GrantError::Api { source: kube::Error::Api(s), .. }) if s.code == 409 => Ok(false),
             done => done,
         }
     }

@@ -117,10 +117,12 @@ pub async fn reap(
         .buffer_unordered(options.concurrency.max(1));
     while let Some((found, reap, outcome)) = done.next().await {
         match outcome {
-            Ok(Ok(())) => {
+            Ok(Ok(true)) => {
                 pass.reaped += 1;
                 report(Done::Reaped { binding: &found, why: &reap.why });
             }
+            // Gone since the list (its controller reclaimed it): nothing reaped.
+            Ok(Ok(false)) => {}
             // No retry within the pass: a binding that keeps failing must
             // not hold up the others; the next pass tries it again.
             Ok(Err(error)) => {
