@@ -15,8 +15,8 @@
 //!   write).
 //! - `burst`: N_BURST created at once (64 in flight): when the last is
 //!   ACCEPTED after the last create returned, and how many were DENIED.
-//! - `expiry`: N_BURST scheduled (`startAt`) to start, and so expire, in the
-//!   same second: `expiresAt` -> binding deleted.
+//! - `expiry`: N_BURST made to expire in the same second (each asks for the
+//!   duration that ends then): `expiresAt` -> binding deleted.
 //! - `spread`: N_SPREAD created as fast as the API allows (32 in flight)
 //!   and all ACCEPTED; `kubectl kudo list --all`; then, while they are all
 //!   active, a sample of N/10 (at most 300) more created ten a second for
@@ -30,7 +30,8 @@
 //! Environment: `KUDO_BENCH_BACKENDS=real,fake`, `KUDO_BENCH_SCENARIOS=idle,
 //! growth,burst,expiry,spread,flood`, `KUDO_BENCH_N_GROWTH=100`, `KUDO_BENCH_N_BURST=1000`,
 //! `KUDO_BENCH_N_SPREAD=10000`, `KUDO_BENCH_N_FLOOD=20000`,
-//! `KUDO_BENCH_LOG=info` (the controller's log).
+//! `KUDO_BENCH_LOG=info` (the controller's log), `KUDO_BENCH_WRAP="heaptrack -o F"`
+//! (the controller under a profiler), `KUDO_BENCH_CONTROLLER_ARGS="--concurrency 64"`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -94,10 +95,17 @@ struct Run {
     /// spread and growth: whether the sample's last expiry came after the
     /// first of the N expired (then its lag is not with the N all active).
     sample_overlapped: Option<bool>,
+    /// expiry: how many of the N expired in the one second they were made to.
+    expiring_in_the_second: Option<usize>,
+    /// expiry: from `expiresAt` to the last status saying EXPIRED, s.
+    expired_written_after_s: Option<f64>,
     /// From the last create's response to the last ACCEPTED.
     all_accepted_after_s: Option<f64>,
     denied: usize,
+    /// Peak RSS over the whole scenario.
     controller_peak_rss_mib: f64,
+    /// spread and growth: peak RSS until all N were active (before any expired).
+    controller_rss_all_active_mib: Option<f64>,
     controller_cpu_s: f64,
     /// Controller CPU per escalation, granted and reclaimed.
     cpu_ms_per_lifecycle: Option<f64>,
@@ -109,6 +117,13 @@ struct Run {
     other_user_accept_ms: Option<f64>,
     /// Flood: dave's escalations left once it settled (the cap keeps 100).
     flooder_kept: Option<usize>,
+    /// What the API server served during the scenario, per escalation, by
+    /// "VERB resource[/subresource]" (kube-apiserver's own
+    /// `apiserver_request_total`; the benchmark's own creates and watches
+    /// are in it). Real server only.
+    api_requests_per_lifecycle: Option<BTreeMap<String, f64>>,
+    /// The controller's reconciles per escalation (its own metrics).
+    reconciles_per_lifecycle: Option<f64>,
     wall_s: f64,
 }
 
@@ -119,6 +134,8 @@ struct Sample {
     denied: bool,
     expires: Option<Timestamp>,
     reclaimed: Option<Timestamp>,
+    /// When its status said EXPIRED (or DENIED).
+    ended: Option<Timestamp>,
 }
 
 type Samples = Arc<Mutex<HashMap<String, Sample>>>;
@@ -161,6 +178,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     let cluster = Cluster::on(kind).await;
     let admin = cluster.client("admin").await;
     let server_cpu_before = server_cpu(&cluster.api);
+    let requests_before = api_requests(&cluster.api, &admin).await;
     let mut run = Run {
         backend: match kind {
             BackendKind::Real => "real",
@@ -173,7 +191,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     // Only the flood measures the per-requestor cap; elsewhere one requestor
     // holds every escalation of the run.
     let cap = if scenario == "flood" { 100 } else { 1_000_000 };
-    let controller = start_controller(&cluster, cap);
+    let (controller, metrics_port) = start_controller(&cluster, cap);
     let samples: Samples = Arc::default();
     let watching = watch(&admin, samples.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -183,30 +201,76 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             let n = env("KUDO_BENCH_N_IDLE", 100);
             cluster.policy(policy("bench", 600, n)).await;
             for _ in 0..n {
-                let name = create(&alice, &samples, escalation("bench", None)).await;
+                let name = create(&alice, &samples, escalation("bench")).await;
                 wait_until(&samples, Duration::from_secs(30), |s| s.get(&name).is_some_and(|x| x.granted.is_some()))
                     .await;
             }
             run.escalations = n;
             run.grant_latency_ms = Some(grant_latencies(&samples));
         }
-        "burst" | "expiry" => {
+        "burst" => {
             let n = env("KUDO_BENCH_N_BURST", 1000);
-            // expiry: every one starts, and so expires, in the same second.
-            let start = (scenario == "expiry").then(|| Timestamp::now() + jiff::SignedDuration::from_secs(45));
             cluster.policy(policy("bench", 20, n)).await;
-            let last_created = create_many(&alice, &samples, n, 64, |_| escalation("bench", start)).await;
+            let last_created = create_many(&alice, &samples, n, 64, |_| escalation("bench")).await;
             wait_until(&samples, Duration::from_secs(600), |s| s.values().all(|x| x.granted.is_some() || x.denied))
                 .await;
             let last_granted = samples.lock().expect("samples").values().filter_map(|x| x.granted).max();
             run.escalations = n;
             run.denied = samples.lock().expect("samples").values().filter(|x| x.denied).count();
-            if start.is_none() {
-                run.grant_latency_ms = Some(grant_latencies(&samples));
-                run.all_accepted_after_s = last_granted.map(|g| g.duration_since(last_created).as_secs_f64());
-            }
+            run.grant_latency_ms = Some(grant_latencies(&samples));
+            run.all_accepted_after_s = last_granted.map(|g| g.duration_since(last_created).as_secs_f64());
             wait_until(&samples, Duration::from_secs(600), |s| s.values().all(|x| x.reclaimed.is_some() || x.denied))
                 .await;
+            run.revocation_lag_ms = Some(revocation_lags(&samples, |_| true));
+        }
+        "expiry" => {
+            // All N expire in the same second. `expiresAt` is the second of
+            // acceptance plus the duration (DESIGN), and one requestor's N
+            // are accepted over seconds, so each asks for the duration
+            // that ends at the same second `at`: created early enough in a
+            // second to be accepted within it (idle grant latency is tens
+            // of ms), 8 at a time, each granted before the next is made.
+            let n = env("KUDO_BENCH_N_BURST", 1000);
+            cluster.policy(policy("bench", 20, n)).await;
+            let at = Timestamp::now().as_second() + 30 + i64::try_from(n / 50).unwrap_or(0);
+            futures::stream::iter(0..n)
+                .map(|_| async {
+                    let mut now = Timestamp::now();
+                    while now.subsec_millisecond() > 700 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        now = Timestamp::now();
+                    }
+                    let mut e = escalation("bench");
+                    e.spec.duration = Some(kudo::api::DurationText::new(format!("{}s", at - now.as_second())));
+                    let name = create(&alice, &samples, e).await;
+                    let granted =
+                        |s: &HashMap<String, Sample>| s.get(&name).is_some_and(|x| x.granted.is_some() || x.denied);
+                    wait_until(&samples, Duration::from_secs(60), granted).await;
+                })
+                .buffer_unordered(8)
+                .collect::<Vec<_>>()
+                .await;
+            // Every binding gone, and every status EXPIRED.
+            wait_until(&samples, Duration::from_secs(600), |s| {
+                s.values().all(|x| (x.reclaimed.is_some() && x.ended.is_some()) || x.denied)
+            })
+            .await;
+            run.escalations = n;
+            run.denied = samples.lock().expect("samples").values().filter(|x| x.denied).count();
+            run.expired_written_after_s = samples
+                .lock()
+                .expect("samples")
+                .values()
+                .filter_map(|x| Some(x.ended?.duration_since(x.expires?).as_secs_f64()))
+                .max_by(f64::total_cmp);
+            run.expiring_in_the_second = Some(
+                samples
+                    .lock()
+                    .expect("samples")
+                    .values()
+                    .filter(|x| x.expires.map(|t| t.as_second()) == Some(at))
+                    .count(),
+            );
             run.revocation_lag_ms = Some(revocation_lags(&samples, |_| true));
         }
         "spread" | "growth" => {
@@ -227,9 +291,11 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             let background_secs = 60 + n as u64 * 3 / 100;
             cluster.policy(policy("bench", background_secs, n)).await;
             cluster.policy(policy("sample", 30, sample_n)).await;
-            create_many(&alice, &samples, n, 32, |_| escalation("bench", None)).await;
+            create_many(&alice, &samples, n, 32, |_| escalation("bench")).await;
             wait_until(&samples, Duration::from_secs(900), |s| s.values().all(|x| x.granted.is_some() || x.denied))
                 .await;
+            // The controller's peak so far: all N active, none expired yet.
+            run.controller_rss_all_active_mib = Some(footprint(&controller.0.id().to_string()).0);
             if scenario == "spread" {
                 run.list_all_ms = Some(list_all(&cluster));
             }
@@ -237,7 +303,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             let mut sample = std::collections::HashSet::new();
             for _ in 0..sample_n {
                 tick.tick().await;
-                sample.insert(create(&alice, &samples, escalation("sample", None)).await);
+                sample.insert(create(&alice, &samples, escalation("sample")).await);
             }
             wait_until(&samples, Duration::from_secs(300), |s| {
                 sample.iter().all(|n| s.get(n).is_some_and(|x| x.reclaimed.is_some() || x.denied))
@@ -278,7 +344,7 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
             // Half-way through the flood, alice asks.
             wait_until(&samples, Duration::from_secs(900), |s| s.len() >= n / 2).await;
             let t = Instant::now();
-            let name = create(&alice, &samples, escalation("bench", None)).await;
+            let name = create(&alice, &samples, escalation("bench")).await;
             wait_until(&samples, Duration::from_secs(120), |s| s.get(&name).is_some_and(|x| x.granted.is_some())).await;
             run.other_user_accept_ms = Some(t.elapsed().as_secs_f64() * 1000.0);
             let _ = flood.await;
@@ -301,6 +367,17 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
         other => panic!("KUDO_BENCH_SCENARIOS: unknown scenario {other}"),
     }
     let (rss, cpu) = footprint(&controller.0.id().to_string());
+    let reconciles = controller_reconciles(metrics_port).await;
+    if let (Some(before), Some(after)) = (requests_before, api_requests(&cluster.api, &admin).await)
+        && run.escalations > 0
+    {
+        let per = |key: &String, n: &f64| (key.clone(), (n - before.get(key).unwrap_or(&0.0)) / run.escalations as f64);
+        run.api_requests_per_lifecycle =
+            Some(after.iter().map(|(k, n)| per(k, n)).filter(|(_, n)| *n >= 0.01).collect());
+    }
+    if run.escalations > 0 {
+        run.reconciles_per_lifecycle = reconciles.map(|r| r / run.escalations as f64);
+    }
     run.controller_peak_rss_mib = rss;
     run.controller_cpu_s = cpu;
     if matches!(scenario, "burst" | "spread" | "growth") && run.escalations > 0 {
@@ -313,12 +390,9 @@ async fn run(kind: BackendKind, scenario: &str) -> Run {
     run
 }
 
-fn escalation(policy: &str, start: Option<Timestamp>) -> Escalation {
-    let mut spec = json!({"policyName": policy, "requestor": "alice",
-                          "requestorGroups": ["squad-a", "system:authenticated"], "reason": "benchmark"});
-    if let Some(start) = start {
-        spec["startAt"] = json!(Timestamp::from_second(start.as_second()).unwrap_or(start).to_string());
-    }
+fn escalation(policy: &str) -> Escalation {
+    let spec = json!({"policyName": policy, "requestor": "alice",
+                      "requestorGroups": ["squad-a", "system:authenticated"], "reason": "benchmark"});
     // As the CLI creates it: with kudo's finalizer already on.
     serde_json::from_value(
         json!({"metadata": {"generateName": "bench-", "finalizers": [kudo::api::FINALIZER]}, "spec": spec}),
@@ -408,20 +482,62 @@ impl Drop for Controller {
     }
 }
 
-fn start_controller(cluster: &Cluster, cap: usize) -> Controller {
+fn start_controller(cluster: &Cluster, cap: usize) -> (Controller, u16) {
     let log = std::env::var("KUDO_BENCH_LOG").unwrap_or_else(|_| "warn".into());
     let port =
         std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18080);
-    Command::new(env!("CARGO_BIN_EXE_kubectl-kudo"))
+    // KUDO_BENCH_WRAP runs the controller under a profiler (its figures
+    // are then the profiler's too): `perf record -g -o F`, `heaptrack -o F`.
+    let wrap = std::env::var("KUDO_BENCH_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut command = match wrap.next() {
+        Some(profiler) => {
+            let mut c = Command::new(profiler);
+            c.args(wrap).arg(env!("CARGO_BIN_EXE_kubectl-kudo"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_kubectl-kudo")),
+    };
+    command
         .arg("--kubeconfig")
         .arg(cluster.kubeconfig_path())
         .args(["--context", SA, "controller", "--log", &log, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--retain-finished-per-requestor", &cap.to_string()])
+        .args(std::env::var("KUDO_BENCH_CONTROLLER_ARGS").unwrap_or_default().split_whitespace())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .map(Controller)
+        .map(|child| (Controller(child), port))
         .expect("controller starts")
+}
+
+/// `kudo_reconciles_total` from the controller's own /metrics.
+async fn controller_reconciles(port: u16) -> Option<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").await.ok()?;
+    let mut text = String::new();
+    conn.read_to_string(&mut text).await.ok()?;
+    text.lines().find_map(|l| l.strip_prefix("kudo_reconciles_total ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// kube-apiserver's `apiserver_request_total`, summed by verb and
+/// resource (with its subresource); `None` on the fake.
+async fn api_requests(api: &Backend, admin: &Client) -> Option<BTreeMap<String, f64>> {
+    let Backend::Real(_) = api else { return None };
+    let request = http::Request::get("/metrics").body(Vec::new()).ok()?;
+    let text = admin.request_text(request).await.ok()?;
+    let mut totals = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let (labels, value) = line.rsplit_once(' ')?;
+        let label = |name: &str| {
+            labels.split(&format!("{name}=\"")[..]).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default()
+        };
+        let (verb, resource, sub) = (label("verb"), label("resource"), label("subresource"));
+        let key = if sub.is_empty() { format!("{verb} {resource}") } else { format!("{verb} {resource}/{sub}") };
+        *totals.entry(key).or_insert(0.0) += value.parse::<f64>().unwrap_or(0.0);
+    }
+    Some(totals)
 }
 
 /// Records when each escalation is fully granted or denied, and when its binding goes.
@@ -443,6 +559,9 @@ fn watch(admin: &Client, samples: Samples) -> tokio::task::JoinHandle<()> {
             }
             if status.state == EscalationState::Denied && sample.granted.is_none() {
                 sample.denied = true;
+            }
+            if status.state.is_final() && sample.ended.is_none() {
+                sample.ended = Some(now);
             }
             sample.expires = status.expires_at.as_ref().map(|t| t.0);
         }
@@ -539,14 +658,23 @@ fn rows(runs: &[Run]) -> Vec<(String, String, BTreeMap<String, String>)> {
         ("spread: revocation lag ms p50/p99/max, the N at their creation rate", "-", "spread", |r| {
             pct(r.revocation_lag_at_creation_rate_ms)
         }),
-        ("revocation lag ms p50/p99/max, 1 000 in 1 s", "p99 < 500", "expiry", |r| pct(r.revocation_lag_ms)),
+        ("revocation lag ms p50/p99/max, 1 000 in 1 s", "p99 < 500", "expiry", |r| {
+            let of = r.expiring_in_the_second.map(|k| format!(", {k} in the second")).unwrap_or_default();
+            pct(r.revocation_lag_ms).map(|p| format!("{p}{of}"))
+        }),
+        ("expiry: every status EXPIRED, s after expiresAt", "-", "expiry", |r| {
+            r.expired_written_after_s.map(|s| format!("{s:.2}"))
+        }),
         ("burst: all ACCEPTED after last create, s", "< 10", "burst", |r| {
             r.all_accepted_after_s.map(|s| format!("{s:.2}"))
         }),
         ("burst: grant latency ms p50/p99/max", "-", "burst", |r| pct(r.grant_latency_ms)),
         ("burst: DENIED", "0", "burst", |r| Some(r.denied.to_string())),
         ("spread: DENIED", "0", "spread", |r| Some(r.denied.to_string())),
-        ("controller RSS MiB, spread (all active)", "< 64", "spread", |r| {
+        ("controller RSS MiB, spread: peak until all active", "< 64", "spread", |r| {
+            r.controller_rss_all_active_mib.map(|m| format!("{m:.1}"))
+        }),
+        ("controller RSS MiB, spread: peak of the whole run (the N expiring)", "-", "spread", |r| {
             Some(format!("{:.1}", r.controller_peak_rss_mib))
         }),
         ("controller CPU ms per lifecycle, burst", "< 3", "burst", |r| {
@@ -558,6 +686,10 @@ fn rows(runs: &[Run]) -> Vec<(String, String, BTreeMap<String, String>)> {
         ("controller CPU ms per lifecycle, growth (N=100)", "flat", "growth", |r| {
             r.cpu_ms_per_lifecycle.map(|c| format!("{c:.2}"))
         }),
+        ("burst: API writes / reads per lifecycle (the create included)", "3 + create, delete", "burst", |r| {
+            requests(r)
+        }),
+        ("burst: reconciles per lifecycle", "-", "burst", |r| r.reconciles_per_lifecycle.map(|c| format!("{c:.1}"))),
         ("kubectl kudo list --all ms, spread", "< 300", "spread", |r| r.list_all_ms.map(|m| format!("{m:.0}"))),
         ("API server CPU s, spread", "-", "spread", |r| Some(format!("{:.1}", r.apiserver_cpu_s))),
         ("flood: controller RSS MiB", "bounded", "flood", |r| Some(format!("{:.1}", r.controller_peak_rss_mib))),
@@ -578,6 +710,15 @@ fn rows(runs: &[Run]) -> Vec<(String, String, BTreeMap<String, String>)> {
             (what.to_string(), target.to_string(), cells)
         })
         .collect()
+}
+
+/// Writes and reads per lifecycle, from the API server's counts.
+fn requests(r: &Run) -> Option<String> {
+    let counts = r.api_requests_per_lifecycle.as_ref()?;
+    let sum = |verbs: &[&str]| -> f64 {
+        counts.iter().filter(|(k, _)| verbs.iter().any(|v| k.starts_with(&format!("{v} ")))).map(|(_, n)| n).sum()
+    };
+    Some(format!("{:.1} / {:.1}", sum(&["POST", "PUT", "PATCH", "APPLY", "DELETE"]), sum(&["GET", "LIST"])))
 }
 
 fn print_table(runs: &[Run]) {

@@ -1,7 +1,8 @@
 //! kudo: `sudo` for Kubernetes. See DESIGN.md for the contract.
 //!
-//! Layout: `api` (the CRD types), `engine` (pure decisions: policy checks,
-//! grant planning, the state machine, the dangerous-role lint), `grants`
+//! Layout: `api` (the CRD types), `client` (the Kubernetes client),
+//! `engine` (pure decisions: policy checks, grant planning, the state
+//! machine, the dangerous-role lint), `grants`
 //! (the RBAC bindings), `audit` (Events, JSON lines, the HTTP sink),
 //! `controller` (the reconcile loop), `manifests` (the install), `operations`
 //! (what people do with kudo: request, review, revoke, list, status, which,
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod client;
 pub mod controller;
 pub mod engine;
 pub mod grants;

@@ -207,6 +207,64 @@ async fn revoke_and_delete_reclaim_at_once() {
     ctl.stop().await;
 }
 
+/// Many escalations ending in the same second: their bindings are deleted
+/// ahead of their status writes (bindings_deleted_ahead counts them), and
+/// each still ends as one would alone: EXPIRED, every binding reclaimed and
+/// none left, one Expired record each and a GrantReclaimed for its binding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_ending_in_one_second_all_end_as_one_alone() {
+    const N: usize = 30;
+    let cluster = Cluster::new().await;
+    let ctl = cluster.start_controller("a").await;
+    let mut policy = pod_reader_policy("read-pods", "1m", json!([]));
+    policy["spec"]["maxOpenPerRequestor"] = json!(N);
+    cluster.policy(policy).await;
+    // Each asks for the duration that ends at the same second (`expiresAt`
+    // is the second of acceptance plus the duration): created early in a
+    // second, they are accepted within it.
+    let at = jiff::Timestamp::now().as_second() + 12;
+    let mut names = Vec::new();
+    while names.len() < N {
+        let now = jiff::Timestamp::now();
+        if now.subsec_millisecond() > 600 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        let duration = format!("{}s", at - now.as_second());
+        let esc = cluster.escalate("alice", &["squad-a"], "read-pods", json!({"duration": duration})).await.unwrap();
+        names.push(esc.name_any());
+    }
+    let mut same_second = 0;
+    for name in &names {
+        let ended = cluster.wait(name, "reclaimed", |e| e.is_some_and(all_reclaimed)).await.unwrap();
+        let status = ended.status.as_ref().unwrap();
+        assert_eq!(status.state, EscalationState::Expired, "{name}: {}", status.state_details);
+        same_second += usize::from(status.expires_at.as_ref().unwrap().0.as_second() == at);
+    }
+    assert!(
+        ctl.metrics.deleted_ahead.get() > 0,
+        "no binding was deleted ahead ({same_second} of {N} expired in the same second): the test proves nothing"
+    );
+    assert!(cluster.kudo_bindings().await.is_empty());
+    assert!(!cluster.can_list_pods("alice", "app").await);
+    for name in &names {
+        let count =
+            |events: &[(String, String, String)], reason: &str| events.iter().filter(|(r, _, _)| r == reason).count();
+        // Events are published off the reconcile's path: wait for them.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut events = cluster.events(name).await;
+        while (count(&events, "Expired") == 0 || count(&events, "GrantReclaimed") == 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            events = cluster.events(name).await;
+        }
+        assert_eq!(count(&events, "Expired"), 1, "{name}: {events:?}");
+        assert!(count(&events, "GrantReclaimed") >= 1, "{name}: {events:?}");
+    }
+    ctl.stop().await;
+}
+
 /// A binding the sweep or the reaper listed and that was gone by the time
 /// it came to delete it (its own reconcile reclaimed it meanwhile, as under
 /// load) is not reported as deleted: no "swept an orphan" warning, no

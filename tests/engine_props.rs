@@ -346,3 +346,30 @@ proptest! {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    /// No decision from a view older than the controller's own last write:
+    /// a view may be decided on exactly when its resourceVersion is at
+    /// least the write's, compared as integers of any length; anything
+    /// that cannot be ordered is never decided on as it is.
+    #[test]
+    fn no_decision_from_a_view_older_than_ones_own_write(
+        view in any::<u128>(),
+        written in any::<u128>(),
+        junk in "[0-9a-z -]{0,4}",
+    ) {
+        use kudo::engine::freshness::{ViewAge, view_age};
+        let (v, w) = ((view | 1).to_string(), (written | 1).to_string());
+        let age = view_age(Some(&v), Some(&w));
+        prop_assert_eq!(age == ViewAge::Current, view | 1 >= written | 1);
+        prop_assert_eq!(age == ViewAge::Behind, view | 1 < written | 1);
+        let orderable = !junk.is_empty() && !junk.starts_with('0') && junk.bytes().all(|b| b.is_ascii_digit());
+        if !orderable {
+            prop_assert_eq!(view_age(Some(&junk), Some(&w)), ViewAge::Unknown);
+            prop_assert_eq!(view_age(Some(&v), Some(&junk)), ViewAge::Unknown);
+        }
+        prop_assert_eq!(view_age(None, Some(&w)), ViewAge::Unknown);
+    }
+}

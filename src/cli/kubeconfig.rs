@@ -86,6 +86,6 @@ impl KubeFlags {
     }
 
     pub async fn client(&self) -> Result<kube::Client, ConfigError> {
-        Ok(kube::Client::try_from(self.config().await?)?)
+        Ok(crate::client::client(self.config().await?)?)
     }
 }

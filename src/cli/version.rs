@@ -126,7 +126,7 @@ async fn reach(flags: &KubeFlags) -> Result<(Client, String), String> {
         config.connect_timeout = Some(CONNECT_TIMEOUT);
         config.read_timeout = Some(CONNECT_TIMEOUT);
     }
-    let client = Client::try_from(config).map_err(|e| e.to_string())?;
+    let client = crate::client::client(config).map_err(|e| e.to_string())?;
     let info = client.apiserver_version().await.map_err(|e| e.to_string())?;
     Ok((client, info.git_version))
 }

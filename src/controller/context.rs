@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use futures::FutureExt;
@@ -25,6 +25,8 @@ pub struct Context {
     pub(super) client: Client,
     pub(super) escalations: Api<Escalation>,
     pub(super) escalation_store: Store<Escalation>,
+    /// Who holds how many of which policy, and which extends which.
+    pub(super) index: Arc<super::index::EscalationIndex>,
     pub(super) policies: Store<EscalationPolicy>,
     /// Fed by the same watch that triggers reconciles, so a reconcile a
     /// review (or its deletion) triggers always finds the store up to date.
@@ -40,14 +42,19 @@ pub struct Context {
     /// tenth of the controller's CPU when done on every reconcile.
     pub(super) guard_memo: Mutex<Option<(Vec<String>, Vec<String>)>>,
     pub(super) grants: Grants,
+    /// The kudo-labelled bindings as their watches last saw them.
+    pub(super) seen_bindings: Arc<super::stores::SeenBindings>,
+    /// Endings in flight, and the bindings they deleted ahead of their status.
+    pub(super) ahead: Arc<super::ahead::Ahead>,
     pub(super) auditor: Auditor,
     pub(super) metrics: Arc<Metrics>,
     pub(super) kudo_namespace: String,
     /// Consecutive failures per escalation, for the retry backoff.
     pub(super) failures: Mutex<HashMap<String, u32>>,
-    /// The resourceVersion of this controller's last write to each
-    /// escalation (by uid): the high-water mark no decision may start below.
-    pub(super) written: Mutex<HashMap<String, String>>,
+    /// This controller's last write to each escalation (by uid) that its
+    /// watch cache has not caught up with: the high-water mark no decision
+    /// may start below.
+    pub(super) written: Mutex<HashMap<String, Written>>,
     pub(super) retain_finished: jiff::SignedDuration,
     /// Finished escalations kept per requestor (the oldest beyond go).
     pub(super) retain_per_requestor: usize,
@@ -81,6 +88,32 @@ pub fn expected_guards(namespace: &str, service_account: &str) -> BTreeMap<Strin
         })
         .collect()
 }
+
+/// This controller's last write to one escalation.
+pub(super) struct Written {
+    resource_version: String,
+    /// Since when views older than the write have been met: the watch
+    /// normally delivers the write within milliseconds.
+    behind_since: Option<Instant>,
+}
+
+/// What a reconcile does with its (cached) view of an escalation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum View {
+    /// Decide on it.
+    Decide,
+    /// It is older than this controller's own last write: wait for the
+    /// watch to deliver that write (whose delivery reconciles it again),
+    /// at most this long.
+    AwaitWrite(Duration),
+    /// Read the escalation fresh: its age cannot be told, or the write
+    /// has not come through the watch for longer than it should.
+    ReadFresh,
+}
+
+/// How long a reconcile waits for the watch to deliver the controller's
+/// own write before reading the object fresh instead.
+const AWAIT_WRITE: Duration = Duration::from_secs(1);
 
 impl Context {
     /// What is wrong with the identity guards (DESIGN §3); empty when all hold.
@@ -132,20 +165,42 @@ impl Context {
 
     /// Remembers what this controller just wrote.
     pub(super) fn wrote(&self, esc: &Escalation) {
+        use engine::freshness::{ViewAge, view_age};
         if let (Some(uid), Some(rv)) = (esc.metadata.uid.clone(), esc.metadata.resource_version.clone()) {
-            self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(uid, rv);
+            let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Writes can answer out of order (a notice's status write beside
+            // a reconcile's): the newest is the one to wait for.
+            if written.get(&uid).is_some_and(|w| view_age(Some(&rv), Some(&w.resource_version)) == ViewAge::Behind) {
+                return;
+            }
+            written.insert(uid, Written { resource_version: rv, behind_since: None });
         }
     }
 
-    /// Whether a (cached) view is older than this controller's own last
-    /// write to it: deciding on it would decide a second time.
-    pub(super) fn predates_own_write(&self, esc: &Escalation) -> bool {
-        let Some(uid) = esc.metadata.uid.as_ref() else { return false };
-        let written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        engine::freshness::predates_own_write(
-            esc.metadata.resource_version.as_deref(),
-            written.get(uid).map(String::as_str),
-        )
+    /// Whether a (cached) view may be decided on: never one older than
+    /// this controller's own last write to it (deciding on it would decide
+    /// a second time).
+    pub(super) fn judge_view(&self, esc: &Escalation) -> View {
+        use engine::freshness::{ViewAge, view_age};
+        let Some(uid) = esc.metadata.uid.as_ref() else { return View::Decide };
+        let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(last) = written.get_mut(uid) else { return View::Decide };
+        match view_age(esc.metadata.resource_version.as_deref(), Some(&last.resource_version)) {
+            ViewAge::Current => {
+                // The cache has caught up with the write, and a cache never
+                // goes back (a relist lists the present): nothing to keep.
+                written.remove(uid);
+                View::Decide
+            }
+            ViewAge::Unknown => View::ReadFresh,
+            ViewAge::Behind => {
+                let waited = last.behind_since.get_or_insert_with(Instant::now).elapsed();
+                match AWAIT_WRITE.checked_sub(waited) {
+                    Some(left) if !left.is_zero() => View::AwaitWrite(left),
+                    _ => View::ReadFresh,
+                }
+            }
+        }
     }
 
     /// The escalation is gone: nothing more will be written to it.
@@ -153,9 +208,8 @@ impl Context {
         self.fairness.forget(esc);
         if let Some(uid) = esc.metadata.uid.as_ref() {
             self.notifier.forget(uid);
-        }
-        if let Some(uid) = esc.metadata.uid.as_ref() {
             self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(uid);
+            self.ahead.forget(uid);
         }
     }
 

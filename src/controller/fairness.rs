@@ -55,10 +55,7 @@ impl Drop for Turn {
         if let Some(line) = lines.get_mut(&requestor) {
             line.running = line.running.saturating_sub(1);
             // The next in line is called; it takes the share when it runs.
-            if let Some(next) = line.waiting.pop_front() {
-                line.queued.remove(&next);
-                let _ = self.fairness.call.send(ObjectRef::new(&next));
-            }
+            self.fairness.call_next(line);
             if line.running == 0 && line.waiting.is_empty() {
                 lines.remove(&requestor);
             }
@@ -87,6 +84,11 @@ impl Fairness {
     /// again (the next share given back calls it sooner).
     pub fn enter(self: &Arc<Self>, e: &Escalation) -> Result<Turn, Duration> {
         if !may_wait(e) {
+            // It may be in line from an older view (a reconcile on a cache
+            // behind the write that granted it), or called for a share it
+            // no longer needs: it leaves the line, and a free share goes to
+            // the next, or that one would wait for the backstop.
+            self.forget(e);
             return Ok(Turn { fairness: self.clone(), requestor: None });
         }
         let name = e.metadata.name.clone().unwrap_or_default();
@@ -106,7 +108,7 @@ impl Fairness {
         Err(BACKSTOP)
     }
 
-    /// `e` is gone: it waits no more.
+    /// `e` is gone, or needs no turn: it waits no more.
     pub fn forget(&self, e: &Escalation) {
         let name = e.metadata.name.as_deref().unwrap_or_default();
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
@@ -114,9 +116,21 @@ impl Fairness {
             if line.queued.remove(name) {
                 line.waiting.retain(|n| n != name);
             }
+            // Had it been called, the share it would have taken is free.
+            if line.running < self.share {
+                self.call_next(line);
+            }
             if line.running == 0 && line.waiting.is_empty() {
                 lines.remove(&e.spec.requestor);
             }
+        }
+    }
+
+    /// Calls the first in `line`, if any; it takes a share when it runs.
+    fn call_next(&self, line: &mut Line) {
+        if let Some(next) = line.waiting.pop_front() {
+            line.queued.remove(&next);
+            let _ = self.call.send(ObjectRef::new(&next));
         }
     }
 }
@@ -159,5 +173,33 @@ mod tests {
         drop(b);
         assert_eq!(called.try_recv().unwrap().name, "m-5", "a forgotten one is not called");
         drop(c);
+    }
+
+    /// A stale view can put an escalation in line after it was granted; the
+    /// one behind it must still be called when a share is given back.
+    #[test]
+    fn one_in_line_that_no_longer_waits_does_not_take_a_call() {
+        let (tx, mut called) = tokio::sync::mpsc::unbounded_channel();
+        let fair = Fairness::new(1, tx);
+        let holder = fair.enter(&new("m-1", "mallory")).unwrap();
+        for name in ["m-2", "m-3", "m-4", "m-5"] {
+            assert!(fair.enter(&new(name, "mallory")).is_err());
+        }
+        // m-2 was queued from a view older than the write that granted it.
+        let mut granted = new("m-2", "mallory");
+        granted.status = Some(crate::api::EscalationStatus::new(EscalationState::Accepted));
+        assert!(fair.enter(&granted).is_ok(), "an accepted one never waits");
+        drop(holder);
+        assert_eq!(called.try_recv().unwrap().name, "m-3", "the one granted left the line");
+        // m-3 was called, but is revoked by the time it runs: the share
+        // it would have taken goes to the next.
+        let mut revoked = new("m-3", "mallory");
+        revoked.spec.revoked = true;
+        assert!(fair.enter(&revoked).is_ok());
+        assert_eq!(called.try_recv().unwrap().name, "m-4", "a call not needed is passed on");
+        let m4 = fair.enter(&new("m-4", "mallory")).unwrap();
+        assert!(called.try_recv().is_err(), "no share is free");
+        drop(m4);
+        assert_eq!(called.try_recv().unwrap().name, "m-5");
     }
 }

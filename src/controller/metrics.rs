@@ -29,6 +29,8 @@ pub struct Metrics {
     pub stale_views: Counter,
     /// Status writes refused because the escalation had changed since it was read.
     pub status_conflicts: Counter,
+    /// Bindings deleted ahead of their escalation's status write (many ending at once).
+    pub deleted_ahead: Counter,
     /// 1 while no replica has renewed the leader Lease for over two lease durations.
     pub leader_missing: Gauge,
     /// Audit Events dropped because their queue was full (the records are on stdout).
@@ -56,6 +58,7 @@ impl Default for Metrics {
         let orphans_reclaimed = Counter::default();
         let stale_views = Counter::default();
         let status_conflicts = Counter::default();
+        let deleted_ahead = Counter::default();
         let leader_missing = Gauge::default();
         let events_dropped = Counter::default();
         let sink = SinkCounters::default();
@@ -79,13 +82,18 @@ impl Default for Metrics {
         registry.register("orphans_reclaimed", "Kudo bindings deleted by the sweep", orphans_reclaimed.clone());
         registry.register(
             "stale_views",
-            "Reconciles whose cached escalation was older than the controller's own last write (read fresh instead)",
+            "Reconciles whose cached view was too old to decide on (the controller's own last write not yet delivered, or a policy older than one already seen): decided again from a current one",
             stale_views.clone(),
         );
         registry.register(
             "status_conflicts",
             "Status writes refused (409) because the escalation changed since it was read",
             status_conflicts.clone(),
+        );
+        registry.register(
+            "bindings_deleted_ahead",
+            "Bindings deleted ahead of their escalation's status write, while many escalations ended at once",
+            deleted_ahead.clone(),
         );
         registry.register(
             "audit_events_dropped",
@@ -143,6 +151,7 @@ impl Default for Metrics {
             revocation_lag,
             orphans_reclaimed,
             stale_views,
+            deleted_ahead,
             status_conflicts,
             leader_missing,
             events_dropped,

@@ -5,9 +5,11 @@
 //! election), `metrics`, `http` (health and metrics endpoints), and here the
 //! wiring: options, watches, stores and shutdown.
 
+mod ahead;
 mod context;
 mod fairness;
 mod http;
+mod index;
 mod leader;
 mod metrics;
 mod notify;
@@ -191,10 +193,25 @@ pub async fn run_with_metrics(
     let (call_next, next_in_line) = tokio::sync::mpsc::unbounded_channel();
     let nudge = call_next.clone();
     let takeover = call_next.clone();
+    let index = Arc::new(index::EscalationIndex::new());
+    let (indexing, indexed, store) = (index.clone(), index.clone(), escalation_store.clone());
     let escalation_stream = watcher(escalations.clone(), watcher::Config::default())
         .default_backoff()
         .modify(engine::cache::slim_escalation)
+        .inspect(move |event| {
+            if let Ok(event) = event {
+                indexing.before_cache(event, &store);
+            }
+        })
         .reflect(writer)
+        .inspect({
+            let store = escalation_store.clone();
+            move |event| {
+                if let Ok(event) = event {
+                    indexed.after_cache(event, &store);
+                }
+            }
+        })
         .applied_objects()
         // Once the store holds an extension with all its bindings created,
         // the escalation it extends can be superseded: reconcile that one.
@@ -237,19 +254,26 @@ pub async fn run_with_metrics(
         .modify(engine::cache::slim_review)
         .reflect(review_writer)
         .touched_objects();
-    let managed = watcher::Config::default().labels(&engine::binding::managed_selector());
+    // Bindings trigger their escalation's reconcile, which finds them in
+    // `seen_bindings` (recorded before the trigger) as the watch saw them.
+    let seen_bindings = Arc::new(stores::SeenBindings::new());
     let controller = controller
         .watches_stream(review_stream, |review: EscalationReview| {
             crate::api::valid_name(&review.spec.escalation_name).then(|| ObjectRef::new(&review.spec.escalation_name))
         })
-        .watches(Api::<RoleBinding>::all(client.clone()), managed.clone(), |b| stores::owner_of(b.labels()))
-        .watches(Api::<ClusterRoleBinding>::all(client.clone()), managed, |b| stores::owner_of(b.labels()))
+        .watches_stream(stores::binding_triggers::<RoleBinding>(&client, seen_bindings.clone()), |b| {
+            stores::owner_of(b.labels())
+        })
+        .watches_stream(stores::binding_triggers::<ClusterRoleBinding>(&client, seen_bindings.clone()), |b| {
+            stores::owner_of(b.labels())
+        })
         .graceful_shutdown_on(shutdown.clone());
 
     let ctx = Arc::new(Context {
         client: client.clone(),
         escalations,
         escalation_store: escalation_store.clone(),
+        index,
         policies: policies.clone(),
         reviews,
         guard_policies: guard_policies.clone(),
@@ -257,6 +281,8 @@ pub async fn run_with_metrics(
         expected_guards: context::expected_guards(&opts.namespace, &opts.service_account),
         guard_memo: Mutex::default(),
         grants: Grants::new(client.clone()),
+        seen_bindings,
+        ahead: ahead::Ahead::start(Grants::new(client.clone()), call_next.clone(), metrics.deleted_ahead.clone()),
         auditor: Auditor::new(
             events.map(|writer| EventQueue::start(writer, 10_000, metrics.events_dropped.clone())),
             sink,

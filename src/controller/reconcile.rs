@@ -18,11 +18,11 @@ use kube::{
 };
 use serde_json::json;
 
-use super::Context;
+use super::{Context, ahead::Pass, context::View};
 use crate::{
     api::{
         AfterReview, Escalation, EscalationPolicy, EscalationReview, EscalationState, EscalationStatus, FIELD_MANAGER,
-        FINALIZER, GrantStatus,
+        FINALIZER, GrantRef, GrantStatus,
     },
     audit::{self, Record},
     engine::{
@@ -54,23 +54,35 @@ fn kube_err(action: impl Into<String>) -> impl FnOnce(kube::Error) -> ReconcileE
 
 pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     ctx.metrics.reconciles.inc();
+    // A settled escalation is cached slimmed down (see engine::cache): what
+    // little is done with it (retire it, clean up, record a review, send a
+    // notice) needs the whole object, read fresh; until then, nothing.
+    let slim = engine::cache::is_slim(&escalation);
+    if slim && let Some(at) = settled_until(&ctx, &escalation) {
+        return Ok(Action::requeue(until(at)));
+    }
     // Never decide from a view older than our own last write (the watch
     // cache lags the writes; a binding's event can trigger a reconcile
-    // before the status write that preceded it is cached): read it fresh.
-    // A settled escalation is cached slimmed down (see engine::cache): what
-    // little is done with it (retire it, clean up) needs the whole object.
-    let slim = engine::cache::is_slim(&escalation);
-    let escalation = if slim || ctx.predates_own_write(&escalation) {
-        if !slim {
+    // before the status write that preceded it is cached). The watch's
+    // delivery of that write reconciles it again: wait for that, and read
+    // fresh only when the write is overdue or the view's age is unknown.
+    let view = if slim { View::ReadFresh } else { ctx.judge_view(&escalation) };
+    let escalation = match view {
+        View::Decide => escalation,
+        View::AwaitWrite(at_most) => {
             ctx.metrics.stale_views.inc();
+            return Ok(Action::requeue(at_most));
         }
-        let name = escalation.name_any();
-        match ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))? {
-            Some(fresh) => Arc::new(fresh),
-            None => return Ok(Action::await_change()),
+        View::ReadFresh => {
+            if !slim {
+                ctx.metrics.stale_views.inc();
+            }
+            let name = escalation.name_any();
+            match ctx.escalations.get_opt(&name).await.map_err(kube_err(format!("reading escalation {name}")))? {
+                Some(fresh) => Arc::new(fresh),
+                None => return Ok(Action::await_change()),
+            }
         }
-    } else {
-        escalation
     };
     let ours = escalation.finalizers().iter().any(|f| f == FINALIZER);
     match (escalation.metadata.deletion_timestamp.is_some(), ours) {
@@ -87,6 +99,18 @@ pub async fn reconcile(escalation: Arc<Escalation>, ctx: Arc<Context>) -> Result
         (false, false) => apply(&hold(&ctx, &escalation).await?, &ctx).await,
         (false, true) => apply(&escalation, &ctx).await,
     }
+}
+
+/// When a settled (slim) escalation next needs a full reconcile, if not now.
+fn settled_until(ctx: &Context, esc: &Escalation) -> Option<Timestamp> {
+    if !ctx.reviews_ready() {
+        return None;
+    }
+    let reviews = ctx.reviews.state();
+    let reviews: Vec<&EscalationReview> = reviews.iter().map(|r| &**r).collect();
+    let policy = ctx.policies.get(&ObjectRef::new(&esc.spec.policy_name));
+    let notify = policy.as_ref().and_then(|p| p.spec.notify.as_ref());
+    engine::cache::settled_until(esc, &reviews, notify, ctx.retain_finished, Timestamp::now())
 }
 
 /// Adds kudo's finalizer, conditioned on the resourceVersion read (a stale
@@ -192,11 +216,14 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
                 .map_err(kube_err(format!("reading policy {}", esc.spec.policy_name)))?;
         }
         // The open-escalation limit is a scan of the cache: only for a new
-        // escalation whose policy exists (one naming none is denied for that).
-        let open = if state.is_none() && policy.is_some() {
-            checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
-        } else {
-            Vec::new()
+        // escalation whose policy exists (one naming none is denied for
+        // that), and only when the requestor holds enough escalations of
+        // that policy, in any state, to reach it.
+        let open = match &policy {
+            Some(p) if state.is_none() && ctx.index.may_reach(esc, p.spec.max_open_per_requestor()) => {
+                checks::open_escalations(esc, ctx.escalation_store.state().iter().map(|e| &**e))
+            }
+            _ => Vec::new(),
         };
         // Asked at creation and again while PENDING (so at acceptance): a `use`
         // right withdrawn meanwhile counts.
@@ -233,6 +260,31 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
         break (decision, chain);
     };
     let ends = decision.transition.is_some_and(|(_, to)| to.is_final());
+    // Many ending at once: the bindings go first (see `super::ahead`).
+    let reclaims: Vec<GrantRef> = decision
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            engine::Action::Reclaim(i) => decision.status.grant_refs.get(*i).cloned(),
+            engine::Action::Create(_) => None,
+        })
+        .collect();
+    // Only an ending nothing can undo: the second pass must end it too.
+    let final_anyway =
+        esc.spec.revoked || esc.status.as_ref().and_then(|s| s.expires_at.as_ref()).is_some_and(|at| at.0 <= now);
+    let _ending = match esc.uid() {
+        Some(uid) if ends && final_anyway && !reclaims.is_empty() && reclaims.len() == decision.actions.len() => {
+            let (ending, crowded) = ctx.ahead.enter();
+            match ctx.ahead.pass(&uid) {
+                Pass::Waiting => return Ok(Action::requeue(super::ahead::BACKSTOP)),
+                Pass::First if crowded && ctx.ahead.hand_over(esc, &uid, reclaims) => {
+                    return Ok(Action::requeue(super::ahead::BACKSTOP));
+                }
+                Pass::First | Pass::Second => Some(ending),
+            }
+        }
+        _ => None,
+    };
     // Reviewers see what they would grant: computed once, while they are
     // asked, and kept with the status.
     if let Some(p) =
@@ -242,6 +294,10 @@ async fn apply(esc: &Escalation, ctx: &Context) -> Result<Action, ReconcileError
     }
     let requeue_at = decision.requeue_at;
     let (current, outcome) = execute(ctx, esc, decision, now).await?;
+    if ends && let Some(uid) = esc.uid() {
+        // Its status records them now.
+        ctx.ahead.forget(&uid);
+    }
     // An escalation that ended ends the hopes of its open extensions: they
     // are decided again now, not at their next review.
     if ends && chain.extensions_allowed {
@@ -290,8 +346,12 @@ async fn extension_inputs(
 ) -> Result<Chain, ReconcileError> {
     let mut chain =
         Chain { extensions_allowed: policy.is_some_and(|p| p.spec.target.max_extensions() > 0), ..Chain::default() };
-    // The store is listed only when needed: most reconciles concern no chain.
-    let store = || ctx.escalation_store.state();
+    // Only the escalations that extend the same one, or this one, concern
+    // its chain: found in the index, read from the cache.
+    let extending = |target: &str| -> Vec<Arc<Escalation>> {
+        let names = ctx.index.extensions_of(target);
+        names.iter().filter_map(|n| ctx.escalation_store.get(&ObjectRef::new(n))).collect()
+    };
     match (esc.state(), esc.extends()) {
         // Checked against the current object: a revocation or an end the
         // cache has not seen yet must count.
@@ -301,14 +361,13 @@ async fn extension_inputs(
             } else {
                 None
             };
-            chain.rivals = engine::extension::rivals(esc, store().iter().map(|e| &**e));
+            chain.rivals = engine::extension::rivals(esc, extending(target).iter().map(|e| &**e));
         }
         (Some(EscalationState::Accepted), target) => {
-            chain.extended = target
-                .and_then(|t| ctx.escalation_store.get(&kube::runtime::reflector::ObjectRef::new(t)))
-                .map(|e| (*e).clone());
+            chain.extended = target.and_then(|t| ctx.escalation_store.get(&ObjectRef::new(t))).map(|e| (*e).clone());
             if chain.extensions_allowed {
-                chain.superseded_by = engine::extension::superseding(esc, store().iter().map(|e| &**e));
+                let name = esc.name_any();
+                chain.superseded_by = engine::extension::superseding(esc, extending(&name).iter().map(|e| &**e));
             }
         }
         _ => {}
@@ -318,9 +377,10 @@ async fn extension_inputs(
 
 /// Reconciles the open extensions of `name` soon.
 fn nudge_extensions(ctx: &Context, name: &str) {
-    for e in ctx.escalation_store.state() {
+    for extension in ctx.index.extensions_of(name) {
+        let Some(e) = ctx.escalation_store.get(&ObjectRef::new(&extension)) else { continue };
         if e.extends() == Some(name) && !e.state().is_some_and(EscalationState::is_final) {
-            let _ = ctx.nudge.send(kube::runtime::reflector::ObjectRef::from_obj(&*e));
+            let _ = ctx.nudge.send(ObjectRef::from_obj(&*e));
         }
     }
 }
@@ -428,13 +488,18 @@ async fn execute(
             }
             engine::Action::Reclaim(i) => {
                 let grant = status.grant_refs[i].clone();
-                ctx.grants.reclaim(esc, &grant).await.map(|()| {
+                let ahead = esc.uid().and_then(|uid| ctx.ahead.deleted_at(&uid, &grant));
+                let deleted = match ahead {
+                    Some(at) => Ok(at),
+                    None => ctx.grants.reclaim(esc, &grant).await.map(|()| Timestamp::now()),
+                };
+                deleted.map(|at| {
                     engine::mark(&mut status, i, GrantStatus::Reclaimed, None, None);
                     if let Some(expires) = status.expires_at.as_ref().map(|t| t.0)
                         && status.state == EscalationState::Expired
                         && grant.status == GrantStatus::Created
                     {
-                        let lag = Timestamp::now().duration_since(expires).as_secs_f64().max(0.0);
+                        let lag = at.duration_since(expires).as_secs_f64().max(0.0);
                         ctx.metrics.revocation_lag.observe(lag);
                     }
                     Some((audit::Action::GrantReclaimed, i))
@@ -616,11 +681,15 @@ async fn observe(ctx: &Context, esc: &Escalation) -> Result<BTreeMap<String, Obs
     let mut observed = BTreeMap::new();
     let refs = esc.status.iter().flat_map(|s| s.grant_refs.iter());
     for grant in refs.filter(|r| r.status != GrantStatus::Reclaimed) {
-        let live = ctx.grants.get(grant).await?;
-        observed.insert(
-            grant.reference.name.clone(),
-            binding::observe(&binding(esc, grant).ok_or(GrantError::Unidentified)?, live.as_ref()),
-        );
+        let desired = binding(esc, grant).ok_or(GrantError::Unidentified)?;
+        // As the watch last saw it, when that is exactly what kudo created
+        // (a later change reaches the watch, which reconciles again).
+        let created = grant.reference.uid.as_deref().filter(|_| grant.status == GrantStatus::Created);
+        let observation = match created {
+            Some(uid) if ctx.seen_bindings.intact(&desired, uid) => Observation::Intact,
+            _ => binding::observe(&desired, ctx.grants.get(grant).await?.as_ref()),
+        };
+        observed.insert(grant.reference.name.clone(), observation);
     }
     Ok(observed)
 }

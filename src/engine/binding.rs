@@ -3,7 +3,10 @@
 //! with, whether it is kudo's, and why the sweep or the reaper removes it.
 //! `grants` does the API calls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::{BuildHasher, Hash, Hasher},
+};
 
 use k8s_openapi::{
     api::rbac::v1::{ClusterRoleBinding, RoleBinding, RoleRef as K8sRoleRef, Subject},
@@ -139,6 +142,48 @@ pub fn observe(desired: &Binding, live: Option<&Binding>) -> Observation {
         changes.push("it is being deleted".into());
     }
     if changes.is_empty() { Observation::Intact } else { Observation::Tampered(changes.join("; ")) }
+}
+
+/// Which binding this is, hashed with `keys`: kind, namespace and name (pure).
+pub fn place(kind: GrantKind, namespace: Option<&str>, name: &str, keys: &impl BuildHasher) -> u64 {
+    keys.hash_one((kind, namespace, name))
+}
+
+/// Everything [`observe`] compares of a binding, and which object it is
+/// (its place and `uid`), hashed with `keys` (pure). A live binding whose
+/// fingerprint is that of the binding kudo wrote, under the UID kudo's
+/// create returned, is observed [`Observation::Intact`]; any difference
+/// (an extra label included) changes it, and the caller then reads the
+/// binding and compares it whole. `keys` is the process's random SipHash
+/// key, so that nobody can craft a binding that collides.
+pub fn fingerprint(b: &Binding, uid: Option<&str>, keys: &impl BuildHasher) -> u64 {
+    let (meta, subjects, role) = b.parts();
+    fingerprint_of(b.grant_kind(), meta, subjects, role, uid, keys)
+}
+
+/// [`fingerprint`] of a binding given by its parts, as a watch delivers it.
+pub fn fingerprint_of(
+    kind: GrantKind,
+    meta: &ObjectMeta,
+    subjects: &[Subject],
+    role: &K8sRoleRef,
+    uid: Option<&str>,
+    keys: &impl BuildHasher,
+) -> u64 {
+    let mut h = keys.build_hasher();
+    place(kind, meta.namespace.as_deref(), meta.name.as_deref().unwrap_or_default(), keys).hash(&mut h);
+    uid.hash(&mut h);
+    subjects.len().hash(&mut h);
+    for s in subjects {
+        (&s.kind, &s.name, &s.api_group, &s.namespace).hash(&mut h);
+    }
+    (&role.api_group, &role.kind, &role.name).hash(&mut h);
+    meta.labels.hash(&mut h);
+    meta.annotations.as_ref().and_then(|a| a.get(EXPIRES_AT_ANNOTATION)).hash(&mut h);
+    let owners: Vec<&str> = meta.owner_references.iter().flatten().map(|o| o.uid.as_str()).collect();
+    owners.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    h.finish()
 }
 
 fn owned_by(meta: &ObjectMeta, want: &ObjectMeta) -> bool {
@@ -504,6 +549,67 @@ mod tests {
         }
         assert!(matches!(observe(&desired, Some(&pushed)), Observation::Tampered(how) if how.contains("expires-at")));
         assert!(binding(&Escalation::new("x", esc.spec.clone()), &grant).is_none(), "no uid: not read from a server");
+    }
+
+    #[test]
+    fn a_binding_with_the_fingerprint_kudo_wrote_is_intact_and_any_change_shows() {
+        let keys = std::collections::hash_map::RandomState::new();
+        let (esc, mut grant) = accepted("e1", "uid-1");
+        grant.reference.uid = Some("b-1".into());
+        let desired = binding(&esc, &grant).unwrap();
+        let mut live = desired.clone();
+        if let Binding::Namespaced(b) = &mut live {
+            b.metadata.uid = Some("b-1".into());
+            b.metadata.resource_version = Some("7".into());
+            b.metadata.creation_timestamp = Some(Time(t("2026-11-23T10:00:00Z")));
+        }
+        let wrote = fingerprint(&desired, Some("b-1"), &keys);
+        assert_eq!(fingerprint(&live, live.metadata().uid.as_deref(), &keys), wrote, "as created");
+        assert_eq!(observe(&desired, Some(&live)), Observation::Intact);
+        assert_ne!(fingerprint(&live, Some("b-2"), &keys), wrote, "another object of that name");
+        let other_keys = std::collections::hash_map::RandomState::new();
+        assert_ne!(fingerprint(&live, Some("b-1"), &other_keys), wrote, "keyed per process");
+
+        type Edit = fn(&mut RoleBinding);
+        let edits: [(&str, Edit); 9] = [
+            ("subject added", |b| {
+                b.subjects.get_or_insert_default().push(Subject {
+                    kind: "User".into(),
+                    name: "mallory".into(),
+                    ..Default::default()
+                })
+            }),
+            ("subject renamed", |b| b.subjects.as_mut().unwrap()[0].name = "mallory".into()),
+            ("subject kind", |b| b.subjects.as_mut().unwrap()[0].kind = "Group".into()),
+            ("role", |b| b.role_ref.name = "admin".into()),
+            ("role kind", |b| b.role_ref.kind = "Role".into()),
+            ("label added", |b| {
+                b.metadata.labels.get_or_insert_default().insert("x".into(), "y".into());
+            }),
+            ("expiry pushed", |b| {
+                b.metadata
+                    .annotations
+                    .get_or_insert_default()
+                    .insert(EXPIRES_AT_ANNOTATION.into(), "2099-01-01T00:00:00Z".into());
+            }),
+            ("owner", |b| b.metadata.owner_references.as_mut().unwrap()[0].uid = "uid-2".into()),
+            ("deleting", |b| b.metadata.deletion_timestamp = Some(Time(t("2026-11-23T10:30:00Z")))),
+        ];
+        for (what, edit) in edits {
+            let mut changed = live.clone();
+            if let Binding::Namespaced(b) = &mut changed {
+                edit(b);
+            }
+            assert_ne!(fingerprint(&changed, Some("b-1"), &keys), wrote, "{what}");
+        }
+        // What observe does not compare does not change it.
+        let mut annotated = live.clone();
+        if let Binding::Namespaced(b) = &mut annotated {
+            b.metadata.annotations.get_or_insert_default().insert("note".into(), "hi".into());
+            b.metadata.resource_version = Some("8".into());
+        }
+        assert_eq!(fingerprint(&annotated, Some("b-1"), &keys), wrote);
+        assert_eq!(observe(&desired, Some(&annotated)), Observation::Intact);
     }
 
     #[test]

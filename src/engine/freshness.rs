@@ -2,18 +2,36 @@
 //! controller's own last write to it (a watch cache lags the writes it is
 //! told about; deciding on it again would decide twice).
 
-/// True when `view` predates `last_written`: both resourceVersions of the
-/// same object, as the API server returned them. Kubernetes makes the
-/// resourceVersions of one resource comparable (KEP-5504; apimachinery's
-/// `resourceversion.CompareResourceVersion`, whose rules this follows:
-/// positive decimal integers without leading zeros, of any length). A value
-/// that is not one cannot be ordered, so it counts as older: the caller then
-/// reads the object fresh.
-pub fn predates_own_write(view: Option<&str>, last_written: Option<&str>) -> bool {
-    let Some(written) = last_written else { return false };
+/// How a view compares with the controller's own last write to its object.
+/// Both are resourceVersions of the same object, as the API server returned
+/// them. Kubernetes makes the resourceVersions of one resource comparable
+/// (KEP-5504; apimachinery's `resourceversion.CompareResourceVersion`, whose
+/// rules this follows: positive decimal integers without leading zeros, of
+/// any length). A value that is not one cannot be ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewAge {
+    /// The write itself or newer (or nothing written): it may be decided on.
+    Current,
+    /// Older than the write. The watch has yet to deliver that write, and
+    /// its delivery calls for the next decision: waiting for it costs no
+    /// request, where a fresh read costs one for every write (and every
+    /// write is followed by events that find the cache a step behind).
+    Behind,
+    /// One of the two resourceVersions cannot be ordered: read it fresh.
+    Unknown,
+}
+
+pub fn view_age(view: Option<&str>, last_written: Option<&str>) -> ViewAge {
+    let Some(written) = last_written else { return ViewAge::Current };
     match view {
-        Some(view) if well_formed(view) && well_formed(written) => (view.len(), view) < (written.len(), written),
-        _ => true,
+        Some(view) if well_formed(view) && well_formed(written) => {
+            if (view.len(), view) < (written.len(), written) {
+                ViewAge::Behind
+            } else {
+                ViewAge::Current
+            }
+        }
+        _ => ViewAge::Unknown,
     }
 }
 
@@ -56,7 +74,11 @@ pub fn policy_view(
 
 #[cfg(test)]
 mod tests {
-    use super::predates_own_write as predates;
+    use super::{ViewAge, view_age};
+
+    fn predates(view: Option<&str>, written: Option<&str>) -> bool {
+        view_age(view, written) != ViewAge::Current
+    }
 
     #[test]
     fn views_older_than_the_last_write_are_refused() {
@@ -71,6 +93,18 @@ mod tests {
             assert!(predates(Some(odd), Some("6")), "{odd:?} cannot be ordered");
             assert!(predates(Some("6"), Some(odd)), "{odd:?} cannot be ordered");
         }
+    }
+
+    #[test]
+    fn a_view_behind_the_last_write_waits_for_it_unless_it_cannot_be_ordered() {
+        use ViewAge::*;
+        assert_eq!(view_age(Some("5"), None), Current);
+        assert_eq!(view_age(Some("6"), Some("6")), Current);
+        assert_eq!(view_age(Some("5"), Some("6")), Behind);
+        assert_eq!(view_age(Some("9"), Some("10")), Behind, "numerically");
+        assert_eq!(view_age(Some("x"), Some("6")), Unknown);
+        assert_eq!(view_age(None, Some("6")), Unknown);
+        assert_eq!(view_age(Some("6"), Some("06")), Unknown);
     }
 
     #[test]

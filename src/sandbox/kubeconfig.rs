@@ -146,7 +146,7 @@ async fn from_kubeconfig(kubeconfig: kube::config::Kubeconfig, context: &str) ->
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| SandboxError::Kubeconfig(e.to_string()))?;
-    kube::Client::try_from(config).map_err(|source| SandboxError::Kube { doing: "building a client".into(), source })
+    crate::client::client(config).map_err(|source| SandboxError::Kube { doing: "building a client".into(), source })
 }
 
 #[cfg(test)]
