@@ -57,6 +57,29 @@ fn expiry_reclaims_everything() {
     assert_eq!(d.requeue_at, None);
 }
 
+/// The controller deletes the bindings of an expiry or a revocation before
+/// its status write when many end at once (`controller::ahead`); a crash in
+/// between, or the second pass, then finds them gone. That must still end
+/// as the expiry or revocation it was, never as a deletion outside kudo.
+#[test]
+fn bindings_gone_before_an_expiry_or_revocation_is_written_are_no_tampering() {
+    for revoke in [false, true] {
+        let mut w = World::new(alice(), policy(vec![]));
+        w.step();
+        if revoke {
+            w.escalation.spec.revoked = true;
+            w.escalation.spec.revoked_by = "root".into();
+        } else {
+            w.now = at(3600);
+        }
+        w.observed.insert("kudo-gain-port-forward-x7k2p-0".into(), Observation::Absent);
+        let d = w.decide();
+        assert_eq!(d.status.state, EscalationState::Expired, "revoke={revoke}: {}", d.status.state_details);
+        assert!(!d.status.state_details.contains("outside kudo"), "{}", d.status.state_details);
+        assert_eq!(d.actions, vec![Action::Reclaim(0)], "absent counts as reclaimed");
+    }
+}
+
 #[test]
 fn restart_after_expiry_reclaims_and_never_regrants() {
     let mut w = World::new(alice(), policy(vec![]));
